@@ -1,0 +1,43 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { projectRoot } from '../src/config/paths.js';
+
+/** Percentile of a sorted-or-not list of numbers (nearest rank). */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** Samples this process's RSS every 100 ms; returns the peak in MB when stopped. */
+export function rssSampler(): { stop(): number } {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.round(Math.max(peak, process.memoryUsage().rss) / 1024 / 1024);
+    },
+  };
+}
+
+/**
+ * Replaces the section `## <title>` of bench/RESULTS.md (or appends it), so each benchmark keeps
+ * its latest results and the others' stay.
+ */
+export function writeResults(title: string, body: string): void {
+  const file = path.join(projectRoot(), 'bench', 'RESULTS.md');
+  const head = '# Benchmark results\n\nWritten by `npm run bench` (see bench/README in each section for what is measured). Machine: 2 cores, 24 GiB.\n';
+  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : head;
+  const section = `## ${title}\n\n${body.trim()}\n`;
+  const re = new RegExp(`## ${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n[\\s\\S]*?(?=\\n## |$)`);
+  text = re.test(text) ? text.replace(re, section) : text.trimEnd() + '\n\n' + section;
+  fs.writeFileSync(file, text.trimEnd() + '\n');
+}
+
+export function sharedDataset(...parts: string[]): string | undefined {
+  const p = path.join(projectRoot(), '..', 'shared', 'datasets', ...parts);
+  return fs.existsSync(p) ? p : undefined;
+}

@@ -1,0 +1,161 @@
+import type { Entity, EntityRecord } from './validate/entities.js';
+import { lineAmount, orderNet, rowHash, toChTime } from './validate/entities.js';
+
+/**
+ * How each fact entity lands in its silver table: the business key (as SQL over the table and
+ * as the same string in JS), the day the table is sorted by (a change of it needs a tombstone for
+ * the old sort key), and the row builder. Table and column names come only from here.
+ */
+export interface FactSpec<E extends Entity> {
+  entity: E;
+  table: string;
+  /** SQL expression of the business key over the table's columns. */
+  keySql: string;
+  /** SQL expression of the sort-key day, or '' when the day is part of the business key. */
+  daySql: string;
+  /** Tables without is_deleted keep the first version of a key (immutable records). */
+  immutable: boolean;
+  key(r: EntityRecord<E>): string;
+  /** UTC ms the row is sorted and partitioned by. */
+  time(r: EntityRecord<E>): number | undefined;
+  /** Silver row without store_id, batch_id, version, row_hash. */
+  row(r: EntityRecord<E>): Record<string, unknown>;
+}
+
+const t = (ms: number | undefined) => (ms === undefined ? null : toChTime(ms));
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+export const ORDER_SPEC: FactSpec<'orders'> = {
+  entity: 'orders',
+  table: 'fact_orders',
+  keySql: 'order_id',
+  daySql: 'toString(toDate(created_at))',
+  immutable: false,
+  key: (r) => r.order_id,
+  time: (r) => r.created_at,
+  row: (r) => {
+    const discount = r.discount ?? '0';
+    const shipping = r.shipping ?? '0';
+    const tax = r.tax ?? '0';
+    return {
+      order_id: r.order_id,
+      order_kind: r.order_kind ?? 'sale',
+      customer_id: r.customer_id ?? '',
+      status: r.status,
+      created_at: t(r.created_at),
+      shipped_at: t(r.shipped_at),
+      delivered_at: t(r.delivered_at),
+      returned_at: t(r.returned_at),
+      channel: r.channel ?? '',
+      country: r.country ?? '',
+      currency: r.currency ?? '',
+      gross: r.gross,
+      discount,
+      shipping,
+      tax,
+      // net = gross − discount + shipping + tax when the source does not give it
+      net: r.net ?? orderNet(r.gross, discount, shipping, tax),
+      refunded: r.refunded ?? '0',
+      updated_at: t(r.updated_at ?? r.created_at),
+    };
+  },
+};
+
+export const ORDER_ITEM_SPEC: FactSpec<'order_items'> = {
+  entity: 'order_items',
+  table: 'fact_order_items',
+  keySql: "concat(order_id, '|', toString(line_number))",
+  daySql: 'toString(toDate(created_at))',
+  immutable: false,
+  key: (r) => `${r.order_id}|${r.line_number}`,
+  time: (r) => r.created_at,
+  row: (r) => ({
+    order_id: r.order_id,
+    line_number: r.line_number,
+    product_id: r.product_id,
+    created_at: t(r.created_at),
+    quantity: r.quantity,
+    unit_price: r.unit_price,
+    discount: r.discount ?? '0',
+    line_amount: r.line_amount ?? lineAmount(r.quantity, r.unit_price, r.discount ?? '0'),
+    updated_at: t(r.updated_at ?? r.created_at),
+  }),
+};
+
+export const PAYMENT_SPEC: FactSpec<'payments'> = {
+  entity: 'payments',
+  table: 'fact_payments',
+  keySql: 'payment_id',
+  daySql: 'toString(toDate(paid_at))',
+  immutable: false,
+  key: (r) => r.payment_id,
+  time: (r) => r.paid_at,
+  row: (r) => ({
+    payment_id: r.payment_id,
+    order_id: r.order_id,
+    method: r.method,
+    amount: r.amount,
+    currency: r.currency ?? '',
+    status: r.status,
+    installments: r.installments ?? 1,
+    paid_at: t(r.paid_at),
+    updated_at: t(r.updated_at ?? r.paid_at),
+  }),
+};
+
+export const INVENTORY_SPEC: FactSpec<'inventory'> = {
+  entity: 'inventory',
+  table: 'fact_inventory_snapshots',
+  keySql: "concat(toString(snapshot_date), '|', warehouse_id, '|', product_id)",
+  daySql: '',
+  immutable: false,
+  key: (r) => `${r.snapshot_date}|${r.warehouse_id}|${r.product_id}`,
+  time: (r) => Date.parse(r.snapshot_date + 'T00:00:00Z'),
+  row: (r) => ({
+    snapshot_date: r.snapshot_date,
+    product_id: r.product_id,
+    warehouse_id: r.warehouse_id,
+    on_hand: r.on_hand,
+    reserved: r.reserved ?? 0,
+    unit_cost: r.unit_cost ?? '0',
+    updated_at: t(r.updated_at ?? Date.parse(r.snapshot_date + 'T00:00:00Z')),
+  }),
+};
+
+export const EVENT_SPEC: FactSpec<'events'> = {
+  entity: 'events',
+  table: 'fact_events',
+  keySql: 'event_id',
+  daySql: '',
+  immutable: true,
+  key: (r) => r.event_id!,
+  time: (r) => r.event_time,
+  row: (r) => ({
+    event_id: r.event_id,
+    event_time: t(r.event_time),
+    session_id: r.session_id ?? '',
+    customer_id: r.customer_id ?? '',
+    anonymous_id: r.anonymous_id ?? '',
+    event_type: r.event_type,
+    product_id: r.product_id ?? '',
+    channel: r.channel ?? '',
+    properties: r.properties ?? '{}',
+  }),
+};
+
+export const FACT_SPECS = {
+  orders: ORDER_SPEC,
+  order_items: ORDER_ITEM_SPEC,
+  payments: PAYMENT_SPEC,
+  inventory: INVENTORY_SPEC,
+  events: EVENT_SPEC,
+} as const;
+export type FactEntity = keyof typeof FACT_SPECS;
+
+/** Hash of a silver row's business content (timestamps of the load excluded). */
+export function factHash(row: Record<string, unknown>): string {
+  const { updated_at: _u, ...business } = row;
+  return rowHash(Object.entries(business).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+export { day as utcDay };

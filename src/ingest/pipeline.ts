@@ -1,0 +1,397 @@
+import { createHash } from 'node:crypto';
+import type { Warehouse } from '../warehouse/client.js';
+import type { SourceRow } from './parsers/source-row.js';
+import { entitySchemas, rowHash, toChTime, validateRecord, type Entity, type EntityRecord, type FieldProblem } from './validate/entities.js';
+import type { RejectReason } from './validate/values.js';
+import { FACT_SPECS, factHash, type FactEntity, type FactSpec } from './facts.js';
+import { upsertCustomers, upsertProducts, addInferredMembers } from './dimensions.js';
+
+/** A record produced from the source rows, for one entity. */
+export interface IncomingRecord {
+  entity: Entity;
+  rowNumber: number;
+  fields: Record<string, unknown>;
+  raw: string;
+  /** Counts in the batch's read = inserted + unchanged + rejected (derived records do not). */
+  primary: boolean;
+}
+export interface IncomingReject {
+  reject: { rowNumber: number; field: string; reason: RejectReason; message: string; raw: string };
+}
+export type Incoming = IncomingRecord | IncomingReject;
+
+/** Turns source rows into entity records (identity for a plain entity file; online-retail maps). */
+export type RecordMapper = (rows: AsyncIterable<SourceRow>) => AsyncIterable<Incoming>;
+
+export interface BatchCounts {
+  read: number;
+  inserted: number;
+  unchanged: number;
+  rejected: number;
+}
+
+export interface AffectedScope {
+  /** UTC days (YYYY-MM-DD) whose facts changed, for the aggregation that follows. */
+  days: string[];
+}
+
+export interface RunBatchOptions {
+  wh: Warehouse;
+  storeId: string;
+  batchId: string;
+  /** File name or 'events'. */
+  source: string;
+  /** The entity of the source rows (bronze table raw_<entity>). */
+  entity: Entity;
+  format: string;
+  contentHash?: string;
+  jobId?: string;
+  timezone: string;
+  retentionDays: number;
+  rows: AsyncIterable<SourceRow>;
+  mapper?: RecordMapper;
+  /** Records validated and written per round trip. @default 5000 */
+  chunkSize?: number;
+  onProgress?: (counts: BatchCounts) => void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+export interface BatchResult extends BatchCounts {
+  batchId: string;
+  affected: AffectedScope;
+  rejectsByReason: Record<string, number>;
+}
+
+/** The identity mapper: each source row is one record of `entity`. */
+export function plainMapper(entity: Entity): RecordMapper {
+  return async function* (rows) {
+    for await (const r of rows) {
+      if (r.error) yield { reject: { rowNumber: r.rowNumber, field: r.error.field ?? '', reason: 'malformed_row', message: r.error.message, raw: r.raw } };
+      else yield { entity, rowNumber: r.rowNumber, fields: r.fields, raw: r.raw, primary: true };
+    }
+  };
+}
+
+/** Deterministic id of an event without one: a hash of its content, so a re-send is stored once. */
+export function derivedEventId(fields: Record<string, unknown>): string {
+  const sorted = Object.entries(fields).sort(([a], [b]) => a.localeCompare(b));
+  return 'h_' + createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 32);
+}
+
+const ENTITY_ORDER: Entity[] = ['customers', 'products', 'orders', 'order_items', 'payments', 'inventory', 'events'];
+
+interface Rejected {
+  rowNumber: number;
+  entity: Entity;
+  field: string;
+  reason: RejectReason;
+  message: string;
+  raw: string;
+  primary: boolean;
+}
+
+interface Valid<E extends Entity> {
+  rec: EntityRecord<E>;
+  incoming: IncomingRecord;
+}
+
+/**
+ * Loads one batch: every source row is kept in bronze, then validated, cleaned and written to
+ * the silver tables idempotently. Every primary record ends as inserted, unchanged (already
+ * present, identical or older) or rejected (in rejected_records with field, reason and the raw
+ * record); the counts are stored in ingest_batches and reconcile: read = inserted + unchanged + rejected.
+ */
+export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
+  const { wh, storeId, batchId } = opts;
+  const chunkSize = opts.chunkSize ?? 5000;
+  const schemas = entitySchemas(opts.timezone);
+  const startedAt = Date.now();
+  let versionSeq = 0n;
+  const versionBase = BigInt(startedAt) * 1_000_000n;
+  /** Monotonic versions within the batch, newer than any earlier batch's. */
+  const nextVersion = () => versionBase + versionSeq++;
+  const counts: BatchCounts = { read: 0, inserted: 0, unchanged: 0, rejected: 0 };
+  const rejectsByReason: Record<string, number> = {};
+  const affectedDays = new Set<string>();
+  const knownOrders = new Map<string, number>(); // order_id → created_at ms, seen in this batch
+  let deferred: Valid<'order_items' | 'payments'>[] = [];
+
+  const writeBatchRow = (status: string, error = '') =>
+    wh.insert('ingest_batches', [
+      {
+        store_id: storeId,
+        batch_id: batchId,
+        source: opts.source,
+        entity: opts.entity,
+        format: opts.format,
+        content_hash: opts.contentHash ?? '',
+        status,
+        rows_read: counts.read,
+        rows_inserted: counts.inserted,
+        rows_unchanged: counts.unchanged,
+        rows_rejected: counts.rejected,
+        started_at: toChTime(startedAt),
+        finished_at: status === 'running' ? null : toChTime(Date.now()),
+        error,
+        file_name: opts.source,
+        job_id: opts.jobId ?? '',
+        version: Date.now() * 1000 + (status === 'running' ? 0 : 1),
+      },
+    ]);
+  await writeBatchRow('running');
+
+  // Bronze: every source row as received, before anything else looks at it.
+  let bronze: Record<string, unknown>[] = [];
+  const flushBronze = async () => {
+    if (bronze.length === 0) return;
+    const rows = bronze;
+    bronze = [];
+    await wh.insert(`raw_${opts.entity}`, rows);
+  };
+  const receivedAt = toChTime(startedAt);
+  async function* tee(rows: AsyncIterable<SourceRow>): AsyncIterable<SourceRow> {
+    for await (const r of rows) {
+      opts.signal?.throwIfAborted();
+      counts.read++;
+      bronze.push({ store_id: storeId, batch_id: batchId, source: opts.source, row_number: r.rowNumber, payload: r.raw, received_at: receivedAt, retention_days: opts.retentionDays });
+      yield r;
+    }
+  }
+
+  const rejects: Rejected[] = [];
+  const reject = (r: Rejected) => {
+    rejects.push(r);
+    if (r.primary) {
+      counts.rejected++;
+      rejectsByReason[r.reason] = (rejectsByReason[r.reason] ?? 0) + 1;
+    }
+  };
+  const flushRejects = async () => {
+    if (rejects.length === 0) return;
+    const rows = rejects.splice(0).map((r) => ({
+      store_id: storeId,
+      batch_id: batchId,
+      source: opts.source,
+      entity: r.entity,
+      row_number: r.rowNumber,
+      field: r.field,
+      reason_code: r.reason,
+      message: `row ${r.rowNumber}: ${r.message}`,
+      raw_payload: r.raw,
+      rejected_at: toChTime(Date.now()),
+    }));
+    await wh.insert('rejected_records', rows);
+  };
+
+  /** Writes fact rows idempotently; returns the records' outcomes. */
+  async function writeFacts<E extends FactEntity>(spec: FactSpec<E>, valid: Valid<E>[]) {
+    if (valid.length === 0) return;
+    // Later duplicates of a key within the chunk: identical → unchanged; different → the later wins.
+    const byKey = new Map<string, { v: Valid<E>; row: Record<string, unknown>; hash: string; version: bigint; dups: Valid<E>[] }>();
+    for (const v of valid) {
+      const row = spec.row(v.rec);
+      const hash = factHash(row);
+      const updated = (v.rec as { updated_at?: number }).updated_at;
+      const version = updated !== undefined ? BigInt(updated) * 1_000_000n + BigInt(v.incoming.rowNumber % 1_000_000) : nextVersion();
+      const key = spec.key(v.rec);
+      const prev = byKey.get(key);
+      if (prev && (prev.hash === hash || prev.version > version)) {
+        prev.dups.push(v);
+        continue;
+      }
+      byKey.set(key, { v, row, hash, version, dups: prev ? [...prev.dups, prev.v] : [] });
+    }
+    const keys = [...byKey.keys()];
+    const existing = new Map<string, { hash: string; version: bigint; day: string }>();
+    const rows = await wh.query<{ k: string; h: string; v: string; d: string }>(
+      `SELECT ${spec.keySql} AS k, toString(row_hash) AS h, toString(version) AS v, ${spec.daySql || "''"} AS d
+         FROM ${spec.table} FINAL
+        WHERE store_id = {store:String} AND ${spec.keySql} IN {keys:Array(String)}`,
+      { store: storeId, keys },
+    );
+    for (const r of rows) existing.set(r.k, { hash: r.h, version: BigInt(r.v), day: r.d });
+    const inserts: Record<string, unknown>[] = [];
+    for (const [key, item] of byKey) {
+      const countOne = (v: Valid<E>, outcome: 'inserted' | 'unchanged') => {
+        if (v.incoming.primary) counts[outcome]++;
+      };
+      for (const d of item.dups) countOne(d, 'unchanged');
+      const old = existing.get(key);
+      if (old && (spec.immutable || old.hash === item.hash || old.version >= item.version)) {
+        countOne(item.v, 'unchanged');
+        continue;
+      }
+      const ms = spec.time(item.v.rec);
+      const newDay = ms === undefined ? '' : new Date(ms).toISOString().slice(0, 10);
+      if (old && spec.daySql && old.day && old.day !== newDay) {
+        // The sort-key day changed: remove the row under its old key with a tombstone.
+        const oldRows = await wh.query<Record<string, unknown>>(
+          `SELECT * FROM ${spec.table} FINAL WHERE store_id = {store:String} AND ${spec.keySql} = {key:String}`,
+          { store: storeId, key },
+        );
+        for (const o of oldRows) inserts.push({ ...o, version: item.version.toString(), is_deleted: 1, batch_id: batchId });
+        affectedDays.add(old.day);
+      }
+      inserts.push({ store_id: storeId, ...item.row, batch_id: batchId, version: item.version.toString(), row_hash: item.hash });
+      if (newDay) affectedDays.add(newDay);
+      countOne(item.v, 'inserted');
+    }
+    await wh.insert(spec.table, inserts);
+  }
+
+  /** Orders known in this batch or in the warehouse, with their created_at. */
+  async function resolveOrders(ids: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const missing: string[] = [];
+    for (const id of new Set(ids)) {
+      const known = knownOrders.get(id);
+      if (known !== undefined) out.set(id, known);
+      else missing.push(id);
+    }
+    if (missing.length > 0) {
+      const rows = await wh.query<{ order_id: string; ms: string }>(
+        `SELECT order_id, toString(toUnixTimestamp64Milli(created_at)) AS ms FROM fact_orders FINAL
+          WHERE store_id = {store:String} AND order_id IN {ids:Array(String)}`,
+        { store: storeId, ids: missing },
+      );
+      for (const r of rows) {
+        out.set(r.order_id, Number(r.ms));
+        knownOrders.set(r.order_id, Number(r.ms));
+      }
+    }
+    return out;
+  }
+
+  /** Items and payments need their order; those whose order is not (yet) known wait for the end. */
+  async function withOrders<E extends 'order_items' | 'payments'>(valid: Valid<E>[], final: boolean): Promise<Valid<E>[]> {
+    if (valid.length === 0) return [];
+    const orders = await resolveOrders(valid.map((v) => v.rec.order_id));
+    const ready: Valid<E>[] = [];
+    for (const v of valid) {
+      const created = orders.get(v.rec.order_id);
+      if (created !== undefined) {
+        if ('line_number' in v.rec) (v.rec as EntityRecord<'order_items'>).created_at = created;
+        ready.push(v);
+      } else if (final) {
+        reject({
+          rowNumber: v.incoming.rowNumber,
+          entity: v.incoming.entity,
+          field: 'order_id',
+          reason: 'unknown_order',
+          message: `order_id "${v.rec.order_id}" is not a known order (import orders before their ${v.incoming.entity})`,
+          raw: v.incoming.raw,
+          primary: v.incoming.primary,
+        });
+      } else {
+        deferred.push(v as Valid<'order_items' | 'payments'>);
+      }
+    }
+    return ready;
+  }
+
+  async function processChunk(items: Incoming[], final: boolean) {
+    const byEntity = new Map<Entity, Valid<Entity>[]>();
+    for (const it of items) {
+      if ('reject' in it) {
+        reject({ ...it.reject, entity: opts.entity, primary: true });
+        continue;
+      }
+      const fields = it.entity === 'events' && !it.fields['event_id'] ? { ...it.fields, event_id: derivedEventId(it.fields) } : it.fields;
+      const result = validateRecord(schemas, it.entity, fields);
+      if (!result.ok) {
+        const first = result.problems[0] as FieldProblem;
+        reject({
+          rowNumber: it.rowNumber,
+          entity: it.entity,
+          field: first.field,
+          reason: first.reason,
+          message: result.problems.map((p) => p.message).join('; '),
+          raw: it.raw,
+          primary: it.primary,
+        });
+        continue;
+      }
+      if (!byEntity.has(it.entity)) byEntity.set(it.entity, []);
+      byEntity.get(it.entity)!.push({ rec: result.value, incoming: it });
+    }
+    const get = <E extends Entity>(e: E) => (byEntity.get(e) ?? []) as Valid<E>[];
+    for (const entity of ENTITY_ORDER) {
+      const valid = get(entity);
+      if (entity === 'customers') {
+        const r = await upsertCustomers(wh, storeId, batchId, valid as Valid<'customers'>[], nextVersion);
+        count(valid as Valid<Entity>[], r);
+      } else if (entity === 'products') {
+        const r = await upsertProducts(wh, storeId, batchId, valid as Valid<'products'>[], nextVersion);
+        count(valid as Valid<Entity>[], r);
+      } else if (entity === 'orders') {
+        for (const v of valid as Valid<'orders'>[]) knownOrders.set(v.rec.order_id, v.rec.created_at);
+        await writeFacts(FACT_SPECS.orders, valid as Valid<'orders'>[]);
+      } else if (entity === 'order_items') {
+        await writeFacts(FACT_SPECS.order_items, await withOrders(valid as Valid<'order_items'>[], final));
+      } else if (entity === 'payments') {
+        await writeFacts(FACT_SPECS.payments, await withOrders(valid as Valid<'payments'>[], final));
+      } else if (entity === 'inventory') {
+        await writeFacts(FACT_SPECS.inventory, valid as Valid<'inventory'>[]);
+      } else if (entity === 'events') {
+        await writeFacts(FACT_SPECS.events, valid as Valid<'events'>[]);
+      }
+    }
+    // Unknown customers and products referenced by facts become inferred members.
+    await addInferredMembers(wh, storeId, batchId, {
+      customers: [...get('orders').map((v) => v.rec.customer_id), ...get('events').map((v) => v.rec.customer_id)],
+      products: [...get('order_items').map((v) => v.rec.product_id), ...get('inventory').map((v) => v.rec.product_id), ...get('events').map((v) => v.rec.product_id)],
+    });
+    await flushRejects();
+  }
+
+  function count(valid: Valid<Entity>[], outcome: { inserted: Set<unknown> }) {
+    for (const v of valid) {
+      if (!v.incoming.primary) continue;
+      if (outcome.inserted.has(v)) counts.inserted++;
+      else counts.unchanged++;
+    }
+  }
+
+  try {
+    const mapper = opts.mapper ?? plainMapper(opts.entity);
+    let chunk: Incoming[] = [];
+    for await (const item of mapper(tee(opts.rows))) {
+      chunk.push(item);
+      if (chunk.length >= chunkSize) {
+        await flushBronze();
+        await processChunk(chunk, false);
+        chunk = [];
+        await opts.onProgress?.({ ...counts });
+      }
+    }
+    await flushBronze();
+    await processChunk(chunk, false);
+    // Records that waited for their order get a last chance now that the whole batch is in.
+    while (deferred.length > 0) {
+      const waiting = deferred;
+      deferred = [];
+      for (let i = 0; i < waiting.length; i += chunkSize) {
+        const part = waiting.slice(i, i + chunkSize);
+        const items = part.filter((v) => v.incoming.entity === 'order_items') as Valid<'order_items'>[];
+        const pays = part.filter((v) => v.incoming.entity === 'payments') as Valid<'payments'>[];
+        await writeFacts(FACT_SPECS.order_items, await withOrders(items, true));
+        await writeFacts(FACT_SPECS.payments, await withOrders(pays, true));
+        await addInferredMembers(wh, storeId, batchId, { customers: [], products: items.map((v) => v.rec.product_id) });
+      }
+      await flushRejects();
+    }
+    if (counts.read !== counts.inserted + counts.unchanged + counts.rejected) {
+      throw new Error(
+        `batch ${batchId} does not reconcile: read ${counts.read} ≠ inserted ${counts.inserted} + unchanged ${counts.unchanged} + rejected ${counts.rejected}`,
+      );
+    }
+    await writeBatchRow('completed');
+    await opts.onProgress?.({ ...counts });
+    return { batchId, ...counts, affected: { days: [...affectedDays].sort() }, rejectsByReason };
+  } catch (err) {
+    await writeBatchRow('failed', (err as Error).message.slice(0, 2000)).catch(() => {});
+    throw err;
+  }
+}
+
+export { rowHash };

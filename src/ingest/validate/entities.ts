@@ -1,0 +1,255 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import {
+  chDateTime,
+  countryCode,
+  currencyCode,
+  date,
+  decimal,
+  fromUnits,
+  integer,
+  isBlank,
+  oneOf,
+  text,
+  timestamp,
+  toUnits,
+  ValueProblem,
+  type RejectReason,
+} from './values.js';
+
+/** The entities a file or event batch can carry. */
+export const ENTITIES = ['customers', 'products', 'orders', 'order_items', 'payments', 'inventory', 'events'] as const;
+export type Entity = (typeof ENTITIES)[number];
+
+export const ORDER_STATUSES = ['pending', 'paid', 'processing', 'shipped', 'delivered', 'completed', 'returned', 'cancelled', 'refunded'] as const;
+export const PAYMENT_METHODS = ['card', 'paypal', 'bank_transfer', 'gift_card', 'cod', 'wallet', 'other'] as const;
+export const PAYMENT_STATUSES = ['pending', 'authorized', 'captured', 'failed', 'voided', 'refunded'] as const;
+export const EVENT_TYPES = ['page_view', 'product_view', 'add_to_cart', 'remove_from_cart', 'checkout', 'purchase', 'search'] as const;
+
+/** Why one record was refused: the field and a reason code, with a readable message. */
+export interface FieldProblem {
+  field: string;
+  reason: RejectReason;
+  message: string;
+}
+
+export type Validated<T> = { ok: true; value: T } | { ok: false; problems: FieldProblem[] };
+
+/** A zod field from a coercer: blank → missing_field when required, undefined otherwise. */
+function field<T>(coerce: (v: unknown) => T, required = true) {
+  return z.unknown().transform((v, ctx): T | undefined => {
+    if (isBlank(v)) {
+      if (required) ctx.addIssue({ code: 'custom', message: 'is required but missing', params: { reason: 'missing_field' } });
+      return undefined;
+    }
+    try {
+      return coerce(v);
+    } catch (err) {
+      if (err instanceof ValueProblem) {
+        ctx.addIssue({ code: 'custom', message: err.message, params: { reason: err.reason } });
+        return undefined;
+      }
+      throw err;
+    }
+  });
+}
+const req = <T>(c: (v: unknown) => T) => field(c, true) as unknown as z.ZodType<T>;
+const opt = <T>(c: (v: unknown) => T) => field(c, false) as unknown as z.ZodType<T | undefined>;
+
+function nonNegative(v: unknown): string {
+  const d = decimal(v);
+  if (d.startsWith('-')) throw new ValueProblem('out_of_range', `${d} is negative; must be ≥ 0`);
+  return d;
+}
+function id(v: unknown): string {
+  const s = text(v);
+  if (s.length > 200) throw new ValueProblem('invalid_value', 'is longer than 200 characters');
+  return s;
+}
+const lower = (v: unknown) => text(v).toLowerCase();
+
+/** Schemas per entity, for a store time zone (times without a zone are wall-clock there). */
+export function entitySchemas(tz: string) {
+  const ts = (v: unknown) => timestamp(v, tz);
+  const order = z
+    .object({
+      order_id: req(id),
+      order_kind: opt((v) => oneOf(v, ['sale', 'refund'] as const)),
+      customer_id: opt(id),
+      status: req((v) => oneOf(v, ORDER_STATUSES, { canceled: 'cancelled', complete: 'completed', fulfilled: 'delivered' })),
+      created_at: req(ts),
+      shipped_at: opt(ts),
+      delivered_at: opt(ts),
+      returned_at: opt(ts),
+      channel: opt(lower),
+      country: opt(countryCode),
+      currency: opt(currencyCode),
+      gross: req(decimal),
+      discount: opt(nonNegative),
+      shipping: opt(nonNegative),
+      tax: opt(nonNegative),
+      net: opt(decimal),
+      refunded: opt(nonNegative),
+      updated_at: opt(ts),
+    })
+    .superRefine((o, ctx) => {
+      const rule = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message, params: { reason: 'business_rule' } });
+      if ((o.order_kind ?? 'sale') === 'sale' && o.gross !== undefined && o.gross.startsWith('-')) {
+        ctx.addIssue({ code: 'custom', path: ['gross'], message: `${o.gross} is negative; must be ≥ 0 for a sale`, params: { reason: 'out_of_range' } });
+      }
+      if (o.shipped_at !== undefined && o.created_at !== undefined && o.shipped_at < o.created_at) rule('shipped_at', 'is before created_at');
+      if (o.delivered_at !== undefined) {
+        if (o.shipped_at === undefined) rule('shipped_at', 'is missing while delivered_at is set');
+        else if (o.delivered_at < o.shipped_at) rule('delivered_at', 'is before shipped_at');
+      }
+      if (o.returned_at !== undefined) {
+        if (o.delivered_at === undefined) rule('delivered_at', 'is missing while returned_at is set');
+        else if (o.returned_at < o.delivered_at) rule('returned_at', 'is before delivered_at');
+      }
+    });
+  const orderItem = z
+    .object({
+      order_id: req(id),
+      line_number: req((v) => {
+        const n = integer(v);
+        if (n < 1) throw new ValueProblem('out_of_range', `${n} must be ≥ 1`);
+        return n;
+      }),
+      product_id: req(id),
+      quantity: req((v) => {
+        const n = integer(v);
+        if (n === 0) throw new ValueProblem('out_of_range', 'must not be 0');
+        if (Math.abs(n) > 2_000_000_000) throw new ValueProblem('out_of_range', `${n} is out of range`);
+        return n;
+      }),
+      unit_price: req(nonNegative),
+      discount: opt(nonNegative),
+      line_amount: opt(decimal),
+      created_at: opt(ts),
+      updated_at: opt(ts),
+    });
+  const payment = z.object({
+    payment_id: req(id),
+    order_id: req(id),
+    method: req((v) => oneOf(v, PAYMENT_METHODS, { credit_card: 'card', debit_card: 'card', bank: 'bank_transfer', cash_on_delivery: 'cod', giftcard: 'gift_card' })),
+    amount: req(nonNegative),
+    currency: opt(currencyCode),
+    status: req((v) => oneOf(v, PAYMENT_STATUSES, { paid: 'captured', succeeded: 'captured', declined: 'failed', cancelled: 'voided' })),
+    installments: opt((v) => {
+      const n = integer(v);
+      if (n < 1 || n > 120) throw new ValueProblem('out_of_range', `${n} must be between 1 and 120`);
+      return n;
+    }),
+    paid_at: req(ts),
+    updated_at: opt(ts),
+  });
+  const inventory = z.object({
+    snapshot_date: req((v) => date(v, tz)),
+    product_id: req(id),
+    warehouse_id: req(id),
+    on_hand: req(integer),
+    reserved: opt((v) => {
+      const n = integer(v);
+      if (n < 0) throw new ValueProblem('out_of_range', `${n} is negative; must be ≥ 0`);
+      return n;
+    }),
+    unit_cost: opt(nonNegative),
+    updated_at: opt(ts),
+  });
+  const event = z.object({
+    event_id: opt(id),
+    event_time: req(ts),
+    session_id: opt(id),
+    customer_id: opt(id),
+    anonymous_id: opt(id),
+    event_type: req((v) => oneOf(v, EVENT_TYPES, { pageview: 'page_view', view_item: 'product_view', add_to_basket: 'add_to_cart', order: 'purchase' })),
+    product_id: opt(id),
+    channel: opt(lower),
+    properties: opt((v) => {
+      if (typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date)) return JSON.stringify(v);
+      const s = text(v);
+      try {
+        const parsed: unknown = JSON.parse(s);
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error();
+        return JSON.stringify(parsed);
+      } catch {
+        throw new ValueProblem('invalid_value', 'is not a JSON object');
+      }
+    }),
+  });
+  const customer = z.object({
+    customer_id: req(id),
+    name: opt(text),
+    email: opt((v) => {
+      const s = text(v).toLowerCase();
+      if (!/^[^@\s]+@[^@\s]+$/.test(s)) throw new ValueProblem('invalid_value', 'is not an e-mail address');
+      return s;
+    }),
+    email_hash: opt(text),
+    country: opt(countryCode),
+    region: opt(text),
+    city: opt(text),
+    segment: opt(lower),
+    valid_from: opt(ts),
+    created_at: opt(ts),
+    updated_at: opt(ts),
+  });
+  const product = z.object({
+    product_id: req(id),
+    sku: opt(text),
+    name: opt(text),
+    category: opt(text),
+    brand: opt(text),
+    list_price: opt(nonNegative),
+    cost: opt(nonNegative),
+    updated_at: opt(ts),
+  });
+  return { orders: order, order_items: orderItem, payments: payment, inventory, events: event, customers: customer, products: product };
+}
+
+export type EntitySchemas = ReturnType<typeof entitySchemas>;
+export type EntityRecord<E extends Entity> = z.output<EntitySchemas[E]>;
+
+/** Validates one received record; every problem names its field. */
+export function validateRecord<E extends Entity>(schemas: EntitySchemas, entity: E, fields: Record<string, unknown>): Validated<EntityRecord<E>> {
+  // Absent keys become null so every field's coercer runs (and a required one reports missing_field).
+  const schema = schemas[entity] as unknown as z.ZodObject | z.ZodPipe;
+  const shape = ('shape' in schema ? schema.shape : (schema as unknown as { in: z.ZodObject }).in.shape) as Record<string, unknown>;
+  const input: Record<string, unknown> = {};
+  for (const k of Object.keys(shape)) input[k] = null;
+  Object.assign(input, fields);
+  const result = (schema as z.ZodType).safeParse(input);
+  if (result.success) return { ok: true, value: result.data as EntityRecord<E> };
+  return {
+    ok: false,
+    problems: result.error.issues.map((i) => ({
+      field: String(i.path[0] ?? ''),
+      reason: ((i as { params?: { reason?: RejectReason } }).params?.reason ?? 'invalid_value') as RejectReason,
+      message: `${String(i.path[0] ?? 'record')} ${i.message}`,
+    })),
+  };
+}
+
+/** Exact decimal helpers re-exported for the row builders. */
+export function lineAmount(quantity: number, unitPrice: string, discount: string): string {
+  return fromUnits(BigInt(quantity) * toUnits(unitPrice) - toUnits(discount));
+}
+
+export function orderNet(gross: string, discount: string, shipping: string, tax: string): string {
+  return fromUnits(toUnits(gross) - toUnits(discount) + toUnits(shipping) + toUnits(tax));
+}
+
+/** A stable 64-bit hash (decimal string) of a row's business content. */
+export function rowHash(values: readonly unknown[]): string {
+  const h = createHash('sha256').update(JSON.stringify(values)).digest();
+  return h.readBigUInt64BE(0).toString();
+}
+
+export const toChTime = chDateTime;
+
+/** The part of an incoming record the writers need. */
+export interface IncomingRecordLike {
+  rowNumber: number;
+  primary: boolean;
+  raw: string;
+}

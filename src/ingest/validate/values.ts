@@ -1,0 +1,184 @@
+import { wallClockToUtc } from '../formats/timezone.js';
+
+/**
+ * Coercion of received values (CSV text, JSON values, XLSX cells) into the warehouse's types.
+ * Each coercer returns the value or throws a ValueProblem naming the reason; the entity
+ * validators turn problems into rejects with the field and row.
+ */
+
+/** Machine-readable reasons a record is rejected. */
+export type RejectReason =
+  | 'malformed_row'
+  | 'missing_field'
+  | 'invalid_value'
+  | 'invalid_enum'
+  | 'out_of_range'
+  | 'business_rule'
+  | 'unknown_order'
+  | 'duplicate'
+  | 'unknown_invoice_type'
+  | 'negative_price'
+  | 'negative_quantity'
+  | 'positive_quantity_in_cancellation';
+
+export class ValueProblem extends Error {
+  constructor(
+    readonly reason: RejectReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** True for undefined, null and blank strings. */
+export function isBlank(v: unknown): boolean {
+  return v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+}
+
+export function text(v: unknown): string {
+  if (isBlank(v)) return '';
+  if (typeof v === 'string') return v.trim();
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (v instanceof Date) return v.toISOString();
+  throw new ValueProblem('invalid_value', `expected text, got ${typeof v}`);
+}
+
+const DECIMAL = /^([+-])?(\d+)(?:\.(\d+))?$/;
+
+/**
+ * Exact decimal as a string with at most `scale` fractional digits ("12.5" → "12.5").
+ * Accepts strings ("1,234.50" thousands separators are refused as ambiguous) and JS numbers
+ * whose shortest representation has ≤ scale decimals.
+ */
+export function decimal(v: unknown, scale = 4): string {
+  let s: string;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new ValueProblem('invalid_value', `not a finite number`);
+    s = String(v);
+    if (/e/i.test(s)) s = v.toFixed(scale).replace(/\.?0+$/, '');
+  } else if (typeof v === 'string') {
+    s = v.trim();
+  } else {
+    throw new ValueProblem('invalid_value', `expected a number, got ${v === null ? 'null' : typeof v}`);
+  }
+  const m = DECIMAL.exec(s);
+  if (!m) throw new ValueProblem('invalid_value', `"${s.slice(0, 40)}" is not a decimal number`);
+  const frac = (m[3] ?? '').replace(/0+$/, '');
+  if (frac.length > scale) throw new ValueProblem('invalid_value', `"${s}" has more than ${scale} decimal places`);
+  const int = m[2]!.replace(/^0+(?=\d)/, '');
+  if (int.length > 14) throw new ValueProblem('out_of_range', `"${s}" is too large`);
+  const sign = m[1] === '-' && (/[1-9]/.test(int) || /[1-9]/.test(frac)) ? '-' : '';
+  return sign + int + (frac ? '.' + frac : '');
+}
+
+/** Decimal string → integer count of 1/10^scale units (BigInt), for exact arithmetic. */
+export function toUnits(d: string, scale = 4): bigint {
+  const neg = d.startsWith('-');
+  const [i, f = ''] = (neg ? d.slice(1) : d).split('.');
+  const units = BigInt(i! + f.padEnd(scale, '0'));
+  return neg ? -units : units;
+}
+
+/** Integer units → decimal string. */
+export function fromUnits(u: bigint, scale = 4): string {
+  const neg = u < 0n;
+  const s = (neg ? -u : u).toString().padStart(scale + 1, '0');
+  const int = s.slice(0, -scale);
+  const frac = s.slice(-scale).replace(/0+$/, '');
+  return (neg ? '-' : '') + int + (frac ? '.' + frac : '');
+}
+
+export function integer(v: unknown): number {
+  const s = typeof v === 'number' ? String(v) : text(v);
+  if (!/^[+-]?\d+$/.test(s)) throw new ValueProblem('invalid_value', `"${s.slice(0, 40)}" is not a whole number`);
+  const n = Number(s);
+  if (!Number.isSafeInteger(n)) throw new ValueProblem('out_of_range', `${s} is out of range`);
+  return n;
+}
+
+const ISO_LIKE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+const US_LIKE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
+const EU_LIKE = /^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
+
+/**
+ * A timestamp in one of the common formats, as UTC epoch ms:
+ * ISO 8601 with or without zone (`2024-03-01T10:00:00Z`, `2024-03-01 10:00:00`, `2024-03-01`),
+ * US `3/1/2024 10:00`, European `01.03.2024 10:00`, epoch seconds or milliseconds, Date cells.
+ * Times without a zone are wall-clock time in `timeZone`.
+ */
+export function timestamp(v: unknown, timeZone: string): number {
+  if (v instanceof Date) {
+    if (Number.isNaN(v.getTime())) throw new ValueProblem('invalid_value', 'invalid date');
+    return v.getTime();
+  }
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v) || v < 0) throw new ValueProblem('invalid_value', `${v} is not a timestamp`);
+    return v < 1e11 ? Math.round(v * 1000) : Math.round(v); // seconds vs milliseconds
+  }
+  const s = text(v);
+  if (/^\d{9,13}$/.test(s)) return timestamp(Number(s), timeZone);
+  let m = ISO_LIKE.exec(s);
+  let parts: number[] | undefined;
+  let zone: string | undefined;
+  if (m) {
+    parts = [m[1], m[2], m[3], m[4] ?? '0', m[5] ?? '0', m[6] ?? '0'].map(Number);
+    parts.push(Number((m[7] ?? '0').padEnd(3, '0').slice(0, 3)));
+    zone = m[8];
+  } else if ((m = US_LIKE.exec(s))) {
+    parts = [m[3], m[1], m[2], m[4] ?? '0', m[5] ?? '0', m[6] ?? '0', '0'].map(Number);
+  } else if ((m = EU_LIKE.exec(s))) {
+    parts = [m[3], m[2], m[1], m[4] ?? '0', m[5] ?? '0', m[6] ?? '0', '0'].map(Number);
+  }
+  if (!parts) throw new ValueProblem('invalid_value', `"${s.slice(0, 40)}" is not a recognised date/time`);
+  const [y, mo, d, h, mi, sec, ms] = parts as [number, number, number, number, number, number, number];
+  const check = new Date(Date.UTC(y, mo - 1, d, h, mi, sec));
+  if (mo < 1 || mo > 12 || d < 1 || check.getUTCDate() !== d || h > 23 || mi > 59 || sec > 59 || y < 1971 || y > 2200) {
+    throw new ValueProblem('invalid_value', `"${s}" is not a valid date/time`);
+  }
+  if (zone) {
+    const utc = Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+    if (zone.toUpperCase() === 'Z') return utc;
+    const zm = /([+-])(\d{2}):?(\d{2})/.exec(zone)!;
+    const off = (Number(zm[2]) * 60 + Number(zm[3])) * 60_000 * (zm[1] === '-' ? -1 : 1);
+    return utc - off;
+  }
+  return wallClockToUtc({ year: y, month: mo, day: d, hour: h, minute: mi, second: sec, millisecond: ms }, timeZone);
+}
+
+/** A calendar date `YYYY-MM-DD` (also accepts the timestamp formats; takes their date in `timeZone`). */
+export function date(v: unknown, timeZone: string): string {
+  const s = typeof v === 'string' ? v.trim() : '';
+  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) {
+    timestamp(s, 'UTC');
+    return s;
+  }
+  const ms = timestamp(v, timeZone);
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ms));
+}
+
+/** ClickHouse DateTime64(3) text for an epoch ms. */
+export function chDateTime(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+export function oneOf<T extends string>(v: unknown, allowed: readonly T[], aliases: Record<string, T> = {}): T {
+  const s = text(v).toLowerCase().replace(/[\s-]+/g, '_');
+  if ((allowed as readonly string[]).includes(s)) return s as T;
+  if (aliases[s]) return aliases[s];
+  throw new ValueProblem('invalid_enum', `"${text(v).slice(0, 40)}" is not one of ${allowed.join(', ')}`);
+}
+
+/** ISO 3166 alpha-2 country code, upper-cased; a few common aliases accepted. */
+export function countryCode(v: unknown): string {
+  const s = text(v).toUpperCase();
+  const aliases: Record<string, string> = { UK: 'GB', EIRE: 'IE', USA: 'US', RSA: 'ZA' };
+  if (aliases[s]) return aliases[s];
+  if (/^[A-Z]{2}$/.test(s)) return s;
+  throw new ValueProblem('invalid_value', `"${s.slice(0, 40)}" is not an ISO 3166 alpha-2 country code`);
+}
+
+export function currencyCode(v: unknown): string {
+  const s = text(v).toUpperCase();
+  if (/^[A-Z]{3}$/.test(s)) return s;
+  throw new ValueProblem('invalid_value', `"${s.slice(0, 40)}" is not an ISO 4217 currency code`);
+}

@@ -1,0 +1,31 @@
+import 'reflect-metadata';
+import { buildSchema } from 'type-graphql';
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { HealthResolver } from '../resolvers/health.resolver.js';
+import { ApiKeyResolver } from '../resolvers/api-key.resolver.js';
+import { IngestResolver } from '../resolvers/ingest.resolver.js';
+import { authChecker } from '../auth/auth-checker.js';
+
+/** Builds the GraphQL schema from the type-graphql resolvers. */
+export async function buildAppSchema(): Promise<GraphQLSchema> {
+  const schema = await buildSchema({
+    resolvers: [HealthResolver, ApiKeyResolver, IngestResolver],
+    authChecker,
+    authMode: 'error',
+    validate: false,
+  });
+  // type-graphql has no option for the root types' descriptions.
+  const query = schema.getQueryType();
+  if (query) query.description = 'Reads. Everything but health needs an API key (`Authorization: Bearer <key>` or `x-api-key`).';
+  const mutation = schema.getMutationType();
+  if (mutation) mutation.description = 'Writes: sending data (ingest scope) and managing API keys (admin scope).';
+  return schema;
+}
+
+/**
+ * The schema as SDL, types sorted by name: what `schema.graphql` at the repository root holds.
+ * Regenerate it with `node dist/src/cli/main.js schema > schema.graphql`.
+ */
+export async function printAppSchema(): Promise<string> {
+  return printSchema(lexicographicSortSchema(await buildAppSchema())) + '\n';
+}

@@ -1,0 +1,252 @@
+// The server engine path (CLICKHOUSE_URL): createWarehouse over HTTP with @clickhouse/client,
+// migrations, inserts, bound parameters, errors, credentials and query ids.
+//
+// Always runs against the ClickHouse HTTP test shim (test/support/clickhouse-http-shim.ts: the
+// embedded engine behind ClickHouse's HTTP protocol, in a child process), and additionally against
+// a real server when CLICKHOUSE_TEST_URL is set:
+//
+//   CLICKHOUSE_TEST_URL=http://localhost:8123 CLICKHOUSE_TEST_USER=default \
+//   CLICKHOUSE_TEST_PASSWORD=secret npm test -- http-engine
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { ClickHouseError, createClient } from '@clickhouse/client';
+import { parseConfig, type Config } from '../../src/config/config.js';
+import { createWarehouse, newQueryId, type Warehouse } from '../../src/warehouse/client.js';
+import { loadMigrations, migrate } from '../../src/warehouse/migrations.js';
+import { spawnShim, type ShimProcess } from '../support/clickhouse-http-shim.js';
+import { tempDir } from '../support/temp.js';
+
+interface Target {
+  url: string;
+  user: string;
+  password: string;
+  database: string;
+  /** Runs a statement tagged with queryId and checks the server saw it under that id. */
+  assertQueryIdReached(wh: Warehouse, queryId: string): Promise<void>;
+}
+
+function configFor(t: Target, dataDir: string, overrides: Partial<Record<string, string>> = {}): Config {
+  return parseConfig({
+    CLICKHOUSE_URL: t.url,
+    CLICKHOUSE_USER: t.user,
+    CLICKHOUSE_PASSWORD: t.password,
+    CLICKHOUSE_DATABASE: t.database,
+    DATA_DIR: dataDir,
+    ...overrides,
+  });
+}
+
+function isClickHouseError(code: string, type?: string) {
+  return (err: unknown) => {
+    assert.ok(err instanceof ClickHouseError, `expected a ClickHouseError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    if (type) assert.equal(err.type, type);
+    return true;
+  };
+}
+
+/** The checks every HTTP target must pass. Registered inside a describe() whose before() sets the target. */
+function serverEngineChecks(target: () => Target) {
+  let wh: Warehouse | undefined;
+  let tmp: ReturnType<typeof tempDir> | undefined;
+  const warehouse = () => {
+    assert.ok(wh, 'warehouse not created (see the first failure)');
+    return wh;
+  };
+
+  before(async () => {
+    tmp = tempDir('ecomm-http-');
+    wh = await createWarehouse(configFor(target(), tmp.dir));
+  });
+  after(async () => {
+    await wh?.close();
+    tmp?.cleanup();
+  });
+
+  it('connects through CLICKHOUSE_URL and creates the configured database', async () => {
+    const w = warehouse();
+    assert.equal(w.engine, 'server');
+    assert.equal(w.database, target().database);
+    const [row] = await w.query<{ db: string }>('SELECT currentDatabase() AS db');
+    assert.equal(row?.db, target().database);
+  });
+
+  it('migrates, and migrating again is a no-op', async () => {
+    const w = warehouse();
+    const files = loadMigrations().map((m) => m.file);
+    const first = await migrate(w);
+    assert.deepEqual(first.applied, files);
+    assert.deepEqual(first.skipped, []);
+    const second = await migrate(w);
+    assert.deepEqual(second.applied, []);
+    assert.deepEqual(second.skipped, files);
+    const [ledger] = await w.query<{ n: string }>('SELECT count() AS n FROM schema_migrations');
+    assert.equal(Number(ledger?.n), files.length);
+    // The tables landed in the configured database, not in `default`.
+    const tables = await w.query<{ name: string }>(
+      'SELECT name FROM system.tables WHERE database = {db:String} AND name IN {names:Array(String)} ORDER BY name',
+      { db: target().database, names: ['dim_product', 'fact_orders', 'schema_migrations'] },
+    );
+    assert.deepEqual(
+      tables.map((t) => t.name),
+      ['dim_product', 'fact_orders', 'schema_migrations'],
+    );
+  });
+
+  it('inserts rows and reads them back with bound parameters; decimals and UInt64 stay exact strings', async () => {
+    const w = warehouse();
+    const awkward = `O'Brien \\ "quoted"\ttab\nline`;
+    await w.insert('dim_product', [
+      {
+        store_id: 's1',
+        product_id: 'p1',
+        name: awkward,
+        category: 'shoes',
+        list_price: '12345678901234.5678',
+        cost: '0.0001',
+        updated_at: '2024-05-01T10:00:00.123Z',
+        version: '18446744073709551615',
+      },
+      { store_id: 's1', product_id: 'p2', name: 'plain', list_price: '19.99', cost: '5', updated_at: '2024-05-02 00:00:00', version: 1 },
+      { store_id: 's1', product_id: 'p3', name: 'cheap', list_price: '1.5', cost: '1', updated_at: '2024-05-02 00:00:00', version: 1 },
+      { store_id: 's2', product_id: 'p1', name: 'other store', list_price: '99', cost: '1', updated_at: '2024-05-02 00:00:00', version: 1 },
+    ]);
+
+    const rows = await w.query<{ product_id: string; name: string; list_price: string; cost: string; version: string; updated_at: string }>(
+      `SELECT product_id, name, list_price, cost, version, updated_at
+       FROM dim_product FINAL
+       WHERE store_id = {store:String} AND product_id IN {ids:Array(String)} AND list_price >= {min:Decimal(18, 4)}
+       ORDER BY product_id`,
+      { store: 's1', ids: ['p1', 'p2', 'p3', "x'y"], min: '10.5' },
+    );
+    assert.deepEqual(rows, [
+      { product_id: 'p1', name: awkward, list_price: '12345678901234.5678', cost: '0.0001', version: '18446744073709551615', updated_at: '2024-05-01 10:00:00.123' },
+      { product_id: 'p2', name: 'plain', list_price: '19.99', cost: '5', version: '1', updated_at: '2024-05-02 00:00:00.000' },
+    ]);
+
+    // A string parameter with quotes, backslash, tab and newline matches the stored value exactly.
+    const byName = await w.query<{ product_id: string }>('SELECT product_id FROM dim_product WHERE name = {name:String}', { name: awkward });
+    assert.deepEqual(byName, [{ product_id: 'p1' }]);
+
+    // Sums beyond a double's precision come back exact.
+    const [total] = await w.query<{ total: string }>(
+      'SELECT sum(list_price) AS total FROM dim_product FINAL WHERE store_id = {store:String}',
+      { store: 's1' },
+    );
+    assert.equal(total?.total, '12345678901256.0578');
+  });
+
+  it('passes per-query settings, and concurrent queries keep their own', async () => {
+    const w = warehouse();
+    const results = await Promise.all(
+      [3, 5, 7, 11, 13].map(async (n) => {
+        const [row] = await w.query<{ m: unknown }>("SELECT getSetting('max_execution_time') AS m", {}, { maxExecutionTime: n });
+        return Number(row?.m);
+      }),
+    );
+    assert.deepEqual(results, [3, 5, 7, 11, 13]);
+  });
+
+  it('surfaces ClickHouse errors with their code', async () => {
+    const w = warehouse();
+    await assert.rejects(w.query('SELECT * FROM no_such_table'), isClickHouseError('60', 'UNKNOWN_TABLE'));
+    await assert.rejects(w.command('CREATE TABLE'), isClickHouseError('62', 'SYNTAX_ERROR'));
+    await assert.rejects(w.query('SELECT {missing:UInt8} AS x'), isClickHouseError('456', 'UNKNOWN_QUERY_PARAMETER'));
+    // The connection is still usable after errors.
+    const [row] = await w.query<{ ok: number }>('SELECT 1 AS ok');
+    assert.equal(row?.ok, 1);
+  });
+
+  it('sends the query id to the server', async () => {
+    const w = warehouse();
+    await target().assertQueryIdReached(w, newQueryId('http-test'));
+    const id = newQueryId('http-test-cmd');
+    const r = await w.client.command({ query: 'SELECT 1', query_id: id });
+    assert.equal(r.query_id, id);
+    assert.equal(r.response_headers['x-clickhouse-query-id'], id);
+  });
+
+  it('fails with a clear authentication error on a wrong password', async () => {
+    const t = target();
+    const dir = tempDir('ecomm-http-badpw-');
+    try {
+      await assert.rejects(createWarehouse(configFor(t, dir.dir, { CLICKHOUSE_PASSWORD: `${t.password}-wrong` })), (err: unknown) => {
+        isClickHouseError('516', 'AUTHENTICATION_FAILED')(err);
+        assert.match((err as Error).message, /Authentication failed/);
+        assert.doesNotMatch((err as Error).message, /-wrong/, 'the password is never echoed back');
+        return true;
+      });
+    } finally {
+      dir.cleanup();
+    }
+  });
+}
+
+describe('server engine over HTTP: ClickHouse HTTP test shim (embedded engine in a child process)', () => {
+  let shim: ShimProcess | undefined;
+  let dir: ReturnType<typeof tempDir> | undefined;
+  const database = 'http_test';
+
+  before(async () => {
+    dir = tempDir('ecomm-shim-');
+    shim = await spawnShim({ path: dir.dir, user: 'analytics', password: `pw-${randomUUID()}` });
+  });
+  after(async () => {
+    await shim?.stop();
+    dir?.cleanup();
+  });
+
+  serverEngineChecks(() => {
+    assert.ok(shim, 'the shim did not start (see the before hook failure)');
+    const s = shim;
+    return {
+      url: s.url,
+      user: s.user,
+      password: s.password,
+      database,
+      async assertQueryIdReached(wh, queryId) {
+        await wh.query('SELECT 1 AS one', {}, { queryId });
+        const seen = await s.requests(queryId);
+        assert.equal(seen.length, 1, `query id ${queryId} should have reached the shim once`);
+        assert.equal(seen[0]!.status, 200);
+        assert.equal(seen[0]!.database, database);
+        assert.equal(seen[0]!.user, s.user);
+        assert.match(seen[0]!.query, /SELECT 1 AS one/);
+      },
+    };
+  });
+});
+
+const realUrl = process.env.CLICKHOUSE_TEST_URL;
+describe(
+  'server engine over HTTP: real ClickHouse server (CLICKHOUSE_TEST_URL)',
+  {
+    skip: realUrl
+      ? false
+      : 'CLICKHOUSE_TEST_URL is not set. To also run these checks against a real server: ' +
+        'CLICKHOUSE_TEST_URL=http://localhost:8123 CLICKHOUSE_TEST_USER=default CLICKHOUSE_TEST_PASSWORD=... npm test -- http-engine ' +
+        '(e.g. after `docker compose up -d clickhouse`; a throwaway database http_test_<random> is created and dropped)',
+  },
+  () => {
+    const target: Target = {
+      url: realUrl ?? 'http://127.0.0.1:8123',
+      user: process.env.CLICKHOUSE_TEST_USER || 'default',
+      password: process.env.CLICKHOUSE_TEST_PASSWORD ?? '',
+      database: `http_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`,
+      async assertQueryIdReached(wh, queryId) {
+        const [row] = await wh.query<{ id: string }>('SELECT queryID() AS id', {}, { queryId });
+        assert.equal(row?.id, queryId);
+      },
+    };
+    after(async () => {
+      const admin = createClient({ url: target.url, username: target.user, password: target.password });
+      try {
+        await admin.command({ query: 'DROP DATABASE IF EXISTS {db:Identifier}', query_params: { db: target.database } });
+      } finally {
+        await admin.close();
+      }
+    });
+    serverEngineChecks(() => target);
+  },
+);
