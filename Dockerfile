@@ -38,6 +38,8 @@ RUN --mount=type=cache,target=/root/.npm \
     npm ci --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
+COPY web ./web
+# tsc for the server, then Vite for the dashboard (dist/web).
 RUN npm run build
 
 # ---------------------------------------------------------------------------------------------
@@ -58,6 +60,7 @@ ENV NODE_ENV=production \
     DATA_DIR=/data
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/web ./dist/web
 COPY package.json ./
 COPY clickhouse ./clickhouse
 COPY bin ./bin

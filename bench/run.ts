@@ -4,9 +4,11 @@
  */
 import 'reflect-metadata';
 import { runIngestBench } from './ingest.bench.js';
+import { runAnalyticsBench } from './analytics.bench.js';
+import { runApiBench } from './api.bench.js';
 
 const [suite, ...parts] = process.argv.slice(2);
-const suites: Record<string, (parts: string[]) => Promise<void>> = { ingest: runIngestBench };
+const suites: Record<string, (parts: string[]) => Promise<void>> = { ingest: runIngestBench, analytics: runAnalyticsBench, api: runApiBench };
 
 async function main() {
   const chosen = suite ? { [suite]: suites[suite] } : suites;

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../src/config/paths.js';
 
@@ -40,4 +41,31 @@ export function writeResults(title: string, body: string): void {
 export function sharedDataset(...parts: string[]): string | undefined {
   const p = path.join(projectRoot(), '..', 'shared', 'datasets', ...parts);
   return fs.existsSync(p) ? p : undefined;
+}
+
+/** One line about the machine and software a result was measured on. */
+export function machineLine(): string {
+  const cpus = os.cpus();
+  return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 1024 ** 3)} GiB RAM, ${os.platform()} ${os.release()}, Node ${process.version}`;
+}
+
+/**
+ * Replaces the subsection `### <sub>` inside the section `## <section>` of bench/RESULTS.md (creating
+ * the section with `intro` when absent), leaving every other section and subsection as it is.
+ */
+export function writeSubsection(section: string, intro: string, sub: string, body: string): void {
+  const file = path.join(projectRoot(), 'bench', 'RESULTS.md');
+  const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmark results\n';
+  const sectionRe = new RegExp(`## ${esc(section)}\\n[\\s\\S]*?(?=\\n## |$)`);
+  let block = sectionRe.exec(text)?.[0] ?? `## ${section}\n`;
+  // The intro (up to the first subsection) is always the current one.
+  const firstSub = block.search(/\n### /);
+  const subs = firstSub === -1 ? '' : block.slice(firstSub);
+  block = `## ${section}\n\n${intro.trim()}\n${subs}`;
+  const subText = `### ${sub}\n\n${body.trim()}\n`;
+  const subRe = new RegExp(`### ${esc(sub)}\\n[\\s\\S]*?(?=\\n### |$)`);
+  block = subRe.test(block) ? block.replace(subRe, () => subText) : block.trimEnd() + '\n\n' + subText;
+  text = sectionRe.test(text) ? text.replace(sectionRe, () => block.trimEnd() + '\n') : text.trimEnd() + '\n\n' + block;
+  fs.writeFileSync(file, text.trimEnd() + '\n');
 }

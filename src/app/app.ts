@@ -14,6 +14,8 @@ import { startHttpServer, type HttpServerHandle } from '../http/server.js';
 import { openQueues, type Queues } from '../jobs/queues.js';
 import { startWorkers, type Workers } from '../jobs/workers.js';
 import { CALENDAR_JOB, calendarJobId } from '../jobs/calendar.job.js';
+import { rebuildEveryStore, registerSchedules } from '../jobs/schedules.js';
+import { flowSteps } from '../jobs/analytics.job.js';
 import { generateDemoShop, loadDemoShop } from '../demo/index.js';
 import type { Services } from './services.js';
 
@@ -113,6 +115,10 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       // The calendar (holidays per store country) is refreshed daily and once at start-up.
       await queues.maintenance.upsertJobScheduler('calendar-daily', { pattern: '0 3 * * *' }, { name: CALENDAR_JOB, data: {} });
       await queues.maintenance.add(CALENDAR_JOB, {}, { jobId: calendarJobId() });
+      // Daily checks and weekly reconciliation of the analytics (idempotent: one scheduler each).
+      await registerSchedules(queues.analytics);
+      // The demo shop was written straight into the facts: build its gold layer once.
+      if (demoLoaded) await rebuildEveryStore(services, flowSteps());
       log.info('workers running');
     }
 

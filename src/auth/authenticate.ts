@@ -26,16 +26,28 @@ export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
 /** Resolves presented keys to their records, caching each answer for at most a second. */
 export class Authenticator {
   private cache = new Map<string, { at: number; record: ApiKeyRecord | undefined }>();
+  /** Lookups in flight: concurrent requests with the same key share one warehouse query. */
+  private pending = new Map<string, Promise<ApiKeyRecord | undefined>>();
 
   constructor(private readonly wh: Warehouse) {}
 
   async lookup(key: string): Promise<ApiKeyRecord | undefined> {
     const hit = this.cache.get(key);
     if (hit && Date.now() - hit.at < CACHE_MS) return hit.record;
-    const record = await findActiveKey(this.wh, key);
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(key, { at: Date.now(), record });
-    return record;
+    let p = this.pending.get(key);
+    if (!p) {
+      // Trusted for a second from when the read started, so a revocation is seen within a second.
+      const at = Date.now();
+      p = findActiveKey(this.wh, key)
+        .then((record) => {
+          if (this.cache.size > 10_000) this.cache.clear();
+          this.cache.set(key, { at, record });
+          return record;
+        })
+        .finally(() => this.pending.delete(key));
+      this.pending.set(key, p);
+    }
+    return p;
   }
 
   /** The key's record; throws UNAUTHENTICATED when absent, unknown or revoked. */

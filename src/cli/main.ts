@@ -7,6 +7,7 @@ import { migrate, MigrationError } from '../warehouse/migrations.js';
 import { RedisUnavailableError } from '../redis/redis-server.js';
 import { generateCommand } from './generate.command.js';
 import { importCommand } from './import.command.js';
+import { rebuildCommand } from './rebuild.command.js';
 
 const HELP = `ecomm — ecommerce-analytics: GraphQL analytics over a ClickHouse warehouse
 
@@ -19,6 +20,7 @@ Commands:
   migrate    apply the numbered migrations in clickhouse/ and exit
   generate   write the demo shop as CSV, JSON Lines or XLSX files (ecomm generate --help)
   import     send a file to the running server and follow the import (ecomm import --help)
+  rebuild    rebuild the analytics (rollups … data version) through the running server (ecomm rebuild --help)
   help       this text
   version    print the version
 
@@ -115,6 +117,8 @@ export async function main(argv: string[]): Promise<number> {
       return generateCommand(rest);
     case 'import':
       return importCommand(rest);
+    case 'rebuild':
+      return rebuildCommand(rest);
     case 'schema':
       process.stdout.write(await (await import('../schema/build-schema.js')).printAppSchema());
       return 0;

@@ -75,12 +75,28 @@ export const configSchema = z.object({
   DEFAULT_STORE: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, _ . - (max 64)').default('default'),
   /** Requests per minute for API keys whose own rate limit is 0. @default 600 */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().max(1_000_000).default(600),
+  /** Time budget of each warehouse query an API request makes, ms; over it the engine stops the query and the client gets TIMEOUT. @default 15000 */
+  QUERY_TIMEOUT_MS: z.coerce.number().int().min(10).max(3_600_000).default(15_000),
+  /** Warehouse statements slower than this are logged (query id, duration; never parameter values), ms. @default 1000 */
+  SLOW_QUERY_MS: z.coerce.number().int().min(0).default(1000),
+  /** Safety TTL of cached API answers, seconds (new data makes cached answers unreachable at once anyway). @default 86400 */
+  ANSWER_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(86_400),
+  /** Longest date range (inclusive, in days) an analytics query may cover. @default 3660 */
+  MAX_RANGE_DAYS: z.coerce.number().int().positive().max(36_600).default(3660),
+  /** Largest page the cursor-paginated entity lists (orders, customers) return. @default 500 */
+  MAX_PAGE_SIZE: z.coerce.number().int().positive().max(10_000).default(500),
+  /** Where new anomaly detections are POSTed as JSON after each anomaly run; unset: no webhook. */
+  ANOMALY_WEBHOOK_URL: url(['http:', 'https:']).optional(),
+  /** Lowest severity the anomaly webhook is sent for. @default HIGH */
+  ANOMALY_WEBHOOK_MIN_SEVERITY: z.enum(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL']).default('HIGH'),
+  /** How long a store's ingest batches are collected before one analytics flow runs for all of them, ms. @default 2000 */
+  ANALYTICS_DEBOUNCE_MS: z.coerce.number().int().min(0).max(3_600_000).default(2000),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema> & { dataDir: string }>;
 
 /** Names of variables never to print. */
-export const SECRET_VARIABLES = ['CLICKHOUSE_PASSWORD', 'ADMIN_API_KEY', 'REDIS_URL', 'CLICKHOUSE_URL'] as const;
+export const SECRET_VARIABLES = ['CLICKHOUSE_PASSWORD', 'ADMIN_API_KEY', 'REDIS_URL', 'CLICKHOUSE_URL', 'ANOMALY_WEBHOOK_URL'] as const;
 
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {

@@ -91,6 +91,10 @@ export function classifyError(err: unknown): ClassifiedError {
       return { code: 'TIMEOUT', message: 'the query ran over its time limit; narrow the range or ask for less', extensions: {}, internal: false };
     }
     if (!(e instanceof GraphQLError)) break;
+    // Apollo answers an APQ hash that does not match its query with a code-less 400.
+    if (e.message === 'provided sha does not match query' && !e.extensions?.['code']) {
+      return { code: 'BAD_USER_INPUT', message: 'extensions.persistedQuery.sha256Hash does not match the query', extensions: {}, internal: false };
+    }
     const code = e.extensions?.['code'];
     const inner = e.originalError && e.originalError !== e ? e.originalError : undefined;
     // A coded GraphQLError about the request (validation, coercion, parse, or raised on purpose) — unless it wraps a non-GraphQL error, which decides instead.

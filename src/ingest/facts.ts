@@ -152,10 +152,19 @@ export const FACT_SPECS = {
 } as const;
 export type FactEntity = keyof typeof FACT_SPECS;
 
+/** Key order (localeCompare, as stored hashes were made) per row shape, computed once per shape. */
+const keyOrders = new Map<string, string[]>();
+
 /** Hash of a silver row's business content (timestamps of the load excluded). */
 export function factHash(row: Record<string, unknown>): string {
-  const { updated_at: _u, ...business } = row;
-  return rowHash(Object.entries(business).sort(([a], [b]) => a.localeCompare(b)));
+  const keys = Object.keys(row);
+  const shape = keys.join(',');
+  let order = keyOrders.get(shape);
+  if (!order) {
+    order = keys.filter((k) => k !== 'updated_at').sort((a, b) => a.localeCompare(b));
+    if (keyOrders.size < 1000) keyOrders.set(shape, order);
+  }
+  return rowHash(order.map((k) => [k, row[k]]));
 }
 
 export { day as utcDay };

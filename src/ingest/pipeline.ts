@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Warehouse } from '../warehouse/client.js';
 import type { SourceRow } from './parsers/source-row.js';
-import { entitySchemas, rowHash, toChTime, validateRecord, type Entity, type EntityRecord, type FieldProblem } from './validate/entities.js';
+import { entitySchemas, fastEventValidator, fastOrderItemValidator, rowHash, toChTime, validateRecord, type Entity, type EntityRecord, type FieldProblem, type Validated } from './validate/entities.js';
 import type { RejectReason } from './validate/values.js';
 import { FACT_SPECS, factHash, type FactEntity, type FactSpec } from './facts.js';
 import { upsertCustomers, upsertProducts, addInferredMembers } from './dimensions.js';
@@ -14,6 +14,14 @@ export interface IncomingRecord {
   raw: string;
   /** Counts in the batch's read = inserted + unchanged + rejected (derived records do not). */
   primary: boolean;
+  /**
+   * The mapper emits the records this one refers to (an item's order with its `created_at`, the
+   * products and customers it names) later in the same batch. Such a record is written at once,
+   * with the `created_at` it carries, instead of waiting for its order, and makes no inferred
+   * dimension members. This keeps memory bounded for formats whose orders are only complete at the
+   * end of the file (online-retail: an order's totals are the sum of all its lines).
+   */
+  refsInBatch?: boolean;
 }
 export interface IncomingReject {
   reject: { rowNumber: number; field: string; reason: RejectReason; message: string; raw: string };
@@ -78,6 +86,9 @@ export function derivedEventId(fields: Record<string, unknown>): string {
   return 'h_' + createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 32);
 }
 
+/** Bound of the in-batch order cache (a plain orders file can hold millions). */
+const KNOWN_ORDERS_LIMIT = 50_000;
+
 const ENTITY_ORDER: Entity[] = ['customers', 'products', 'orders', 'order_items', 'payments', 'inventory', 'events'];
 
 interface Rejected {
@@ -105,6 +116,11 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
   const { wh, storeId, batchId } = opts;
   const chunkSize = opts.chunkSize ?? 5000;
   const schemas = entitySchemas(opts.timezone);
+  // The high-volume entities use validators with exactly the zod schemas' rules, without zod's cost.
+  const fastItems = fastOrderItemValidator(opts.timezone);
+  const fastEvents = fastEventValidator(opts.timezone);
+  const validate = (entity: Entity, fields: Record<string, unknown>): Validated<EntityRecord<Entity>> =>
+    entity === 'order_items' ? fastItems(fields) : entity === 'events' ? fastEvents(fields) : validateRecord(schemas, entity, fields);
   const startedAt = Date.now();
   let versionSeq = 0n;
   const versionBase = BigInt(startedAt) * 1_000_000n;
@@ -113,7 +129,15 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
   const counts: BatchCounts = { read: 0, inserted: 0, unchanged: 0, rejected: 0 };
   const rejectsByReason: Record<string, number> = {};
   const affectedDays = new Set<string>();
-  const knownOrders = new Map<string, number>(); // order_id → created_at ms, seen in this batch
+  // order_id → created_at ms of orders seen in this batch: a bounded cache in front of the warehouse
+  // (orders are written before the items of their chunk are resolved, so a miss is a lookup, not a loss).
+  // Only a batch from a mapper can hold items after their orders, so a plain file keeps none.
+  const knownOrders = new Map<string, number>();
+  const rememberOrder = (id: string, ms: number) => {
+    if (opts.mapper === undefined) return;
+    if (knownOrders.size >= KNOWN_ORDERS_LIMIT) knownOrders.clear();
+    knownOrders.set(id, ms);
+  };
   let deferred: Valid<'order_items' | 'payments'>[] = [];
 
   const writeBatchRow = (status: string, error = '') =>
@@ -203,10 +227,16 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
     }
     const keys = [...byKey.keys()];
     const existing = new Map<string, { hash: string; version: bigint; day: string }>();
+    // The stored version of each key, as FINAL would show it, but cheaper than FINAL over the
+    // whole table: the latest version per sort key (key + its day), dropped when that is a
+    // tombstone. Tables without is_deleted (events) hold immutable rows.
+    const day = spec.daySql || "''";
+    const live = spec.immutable ? '' : 'HAVING argMax(is_deleted, version) = 0';
     const rows = await wh.query<{ k: string; h: string; v: string; d: string }>(
-      `SELECT ${spec.keySql} AS k, toString(row_hash) AS h, toString(version) AS v, ${spec.daySql || "''"} AS d
-         FROM ${spec.table} FINAL
-        WHERE store_id = {store:String} AND ${spec.keySql} IN {keys:Array(String)}`,
+      `SELECT ${spec.keySql} AS k, ${day} AS d, toString(argMax(row_hash, version)) AS h, toString(max(version)) AS v
+         FROM ${spec.table}
+        WHERE store_id = {store:String} AND ${spec.keySql} IN {keys:Array(String)}
+        GROUP BY k, d ${live}`,
       { store: storeId, keys },
     );
     for (const r of rows) existing.set(r.k, { hash: r.h, version: BigInt(r.v), day: r.d });
@@ -256,7 +286,7 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
       );
       for (const r of rows) {
         out.set(r.order_id, Number(r.ms));
-        knownOrders.set(r.order_id, Number(r.ms));
+        rememberOrder(r.order_id, Number(r.ms));
       }
     }
     return out;
@@ -265,9 +295,16 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
   /** Items and payments need their order; those whose order is not (yet) known wait for the end. */
   async function withOrders<E extends 'order_items' | 'payments'>(valid: Valid<E>[], final: boolean): Promise<Valid<E>[]> {
     if (valid.length === 0) return [];
-    const orders = await resolveOrders(valid.map((v) => v.rec.order_id));
     const ready: Valid<E>[] = [];
+    const lookup: Valid<E>[] = [];
     for (const v of valid) {
+      // An item whose order the mapper emits later in this batch carries the order's created_at.
+      if (v.incoming.refsInBatch && 'line_number' in v.rec && v.rec.created_at !== undefined) ready.push(v);
+      else lookup.push(v);
+    }
+    if (lookup.length === 0) return ready;
+    const orders = await resolveOrders(lookup.map((v) => v.rec.order_id));
+    for (const v of lookup) {
       const created = orders.get(v.rec.order_id);
       if (created !== undefined) {
         if ('line_number' in v.rec) (v.rec as EntityRecord<'order_items'>).created_at = created;
@@ -297,7 +334,7 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
         continue;
       }
       const fields = it.entity === 'events' && !it.fields['event_id'] ? { ...it.fields, event_id: derivedEventId(it.fields) } : it.fields;
-      const result = validateRecord(schemas, it.entity, fields);
+      const result = validate(it.entity, fields);
       if (!result.ok) {
         const first = result.problems[0] as FieldProblem;
         reject({
@@ -324,7 +361,7 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
         const r = await upsertProducts(wh, storeId, batchId, valid as Valid<'products'>[], nextVersion);
         count(valid as Valid<Entity>[], r);
       } else if (entity === 'orders') {
-        for (const v of valid as Valid<'orders'>[]) knownOrders.set(v.rec.order_id, v.rec.created_at);
+        for (const v of valid as Valid<'orders'>[]) rememberOrder(v.rec.order_id, v.rec.created_at);
         await writeFacts(FACT_SPECS.orders, valid as Valid<'orders'>[]);
       } else if (entity === 'order_items') {
         await writeFacts(FACT_SPECS.order_items, await withOrders(valid as Valid<'order_items'>[], final));
@@ -336,10 +373,12 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
         await writeFacts(FACT_SPECS.events, valid as Valid<'events'>[]);
       }
     }
-    // Unknown customers and products referenced by facts become inferred members.
+    // Unknown customers and products referenced by facts become inferred members (unless the
+    // mapper emits them in this batch).
+    const refs = <E extends Entity>(e: E) => get(e).filter((v) => !v.incoming.refsInBatch);
     await addInferredMembers(wh, storeId, batchId, {
-      customers: [...get('orders').map((v) => v.rec.customer_id), ...get('events').map((v) => v.rec.customer_id)],
-      products: [...get('order_items').map((v) => v.rec.product_id), ...get('inventory').map((v) => v.rec.product_id), ...get('events').map((v) => v.rec.product_id)],
+      customers: [...refs('orders').map((v) => v.rec.customer_id), ...refs('events').map((v) => v.rec.customer_id)],
+      products: [...refs('order_items').map((v) => v.rec.product_id), ...refs('inventory').map((v) => v.rec.product_id), ...refs('events').map((v) => v.rec.product_id)],
     });
     await flushRejects();
   }
@@ -354,18 +393,22 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
 
   try {
     const mapper = opts.mapper ?? plainMapper(opts.entity);
+    // Only a mapper can bring an item's order later in the same batch (a live batch mixing
+    // entities); a plain file of items or payments rejects an unknown order at once, so nothing
+    // waits in memory.
+    const finalChunks = opts.mapper === undefined;
     let chunk: Incoming[] = [];
     for await (const item of mapper(tee(opts.rows))) {
       chunk.push(item);
       if (chunk.length >= chunkSize) {
         await flushBronze();
-        await processChunk(chunk, false);
+        await processChunk(chunk, finalChunks);
         chunk = [];
         await opts.onProgress?.({ ...counts });
       }
     }
     await flushBronze();
-    await processChunk(chunk, false);
+    await processChunk(chunk, finalChunks);
     // Records that waited for their order get a last chance now that the whole batch is in.
     while (deferred.length > 0) {
       const waiting = deferred;

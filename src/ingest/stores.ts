@@ -22,3 +22,21 @@ export async function ensureStore(wh: Warehouse, storeId: string, defaultTimezon
   await wh.insert('dim_store', [{ store_id: storeId, name: storeId, timezone: defaultTimezone, country: '', currency: '', version: 1 }]);
   return { storeId, timezone: defaultTimezone, country: '' };
 }
+
+const timezones = new Map<string, { tz: string; at: number }>();
+/** How long a looked-up store time zone is trusted by {@link storeTimezone}. */
+const TIMEZONE_TTL_MS = 30_000;
+
+/**
+ * The store's time zone (the default for a store not registered yet), cached for 30 s: the
+ * events endpoint asks on every request and a warehouse round trip costs more than the rest.
+ */
+export async function storeTimezone(wh: Warehouse, storeId: string, defaultTimezone: string): Promise<string> {
+  const hit = timezones.get(storeId);
+  if (hit && Date.now() - hit.at < TIMEZONE_TTL_MS) return hit.tz;
+  const rows = await wh.query<{ timezone: string }>('SELECT timezone FROM dim_store FINAL WHERE store_id = {s:String}', { s: storeId });
+  const tz = rows[0]?.timezone || defaultTimezone;
+  if (timezones.size > 10_000) timezones.clear();
+  timezones.set(storeId, { tz, at: Date.now() });
+  return tz;
+}

@@ -3,14 +3,21 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { z } from 'zod';
 import type { Services } from '../app/services.js';
 import { runBatch, type BatchResult, type RecordMapper } from '../ingest/pipeline.js';
-import { ensureStore } from '../ingest/stores.js';
+import { ensureStore, type StoreInfo } from '../ingest/stores.js';
 import type { SourceRow } from '../ingest/parsers/source-row.js';
+import { afterBatchCommitted } from './analytics.flow.js';
+import { isEventsOnly, liveEntity, LiveEventsLoader, LIVE_ENTITIES, unknownEntityMessage, type LiveBatch } from '../ingest/live-events.js';
+
+export { LIVE_ENTITIES, liveEntity };
 
 /** Loads one batch of live records (queue `events`). */
 export const EVENTS_JOB = 'ingest-events';
 
-/** Entities a live batch may carry in a record's `entity` field (default: events). */
-export const LIVE_ENTITIES = ['events', 'orders', 'order_items', 'payments'] as const;
+/**
+ * Jobs the events worker holds at once. They wait in {@link EventsBatcher}, which loads them
+ * together; this bounds how many records one load takes (× the batch size).
+ */
+export const EVENTS_WORKER_CONCURRENCY = 64;
 
 export const eventsPayload = z.object({
   storeId: z.string().min(1),
@@ -24,29 +31,32 @@ export function eventsJobId(storeId: string, body: string): string {
   return `events__${storeId}__${createHash('sha256').update(body).digest('hex').slice(0, 32)}`;
 }
 
-/** A live record's entity (its `entity` field, default events). */
-export function liveEntity(record: Record<string, unknown>): (typeof LIVE_ENTITIES)[number] | undefined {
-  const e = record['entity'] ?? 'events';
-  return (LIVE_ENTITIES as readonly unknown[]).includes(e) ? (e as (typeof LIVE_ENTITIES)[number]) : undefined;
-}
-
-const liveMapper: RecordMapper = async function* (rows) {
+/** Live records → entity records: each names its entity (default events); an unknown one is rejected. */
+export const liveMapper: RecordMapper = async function* (rows) {
   for await (const r of rows) {
     const { entity: _e, ...fields } = r.fields;
     const entity = liveEntity(r.fields);
     if (!entity) {
-      yield { reject: { rowNumber: r.rowNumber, field: 'entity', reason: 'invalid_enum', message: `entity "${String(r.fields['entity'])}" is not one of ${LIVE_ENTITIES.join(', ')}`, raw: r.raw } };
+      yield { reject: { rowNumber: r.rowNumber, field: 'entity', reason: 'invalid_enum', message: unknownEntityMessage(r.fields), raw: r.raw } };
     } else {
       yield { entity, rowNumber: r.rowNumber, fields, raw: r.raw, primary: true };
     }
   }
 };
 
-export async function runEventsJob(services: Services, job: Job): Promise<BatchResult> {
+function parsePayload(job: Job): EventsPayload {
   const parsed = eventsPayload.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`invalid events job: ${parsed.error.message}`);
-  const p = parsed.data;
-  const store = await ensureStore(services.warehouse, p.storeId, services.config.DEFAULT_TIMEZONE);
+  return parsed.data;
+}
+
+/** The batch id of a job's attempt: a retried attempt never mixes its rejects with a failed one's. */
+const batchIdOf = (job: Job) => `${job.id}__${job.attemptsMade + 1}`;
+
+/** Loads one live batch through the general pipeline (any live entity: events, orders, items, payments). */
+export async function runEventsJob(services: Services, job: Job, store?: StoreInfo): Promise<BatchResult> {
+  const p = parsePayload(job);
+  store ??= await ensureStore(services.warehouse, p.storeId, services.config.DEFAULT_TIMEZONE);
   async function* rows(): AsyncIterable<SourceRow> {
     let n = 0;
     for (const fields of p.records) yield { rowNumber: ++n, fields, raw: JSON.stringify(fields) };
@@ -54,7 +64,7 @@ export async function runEventsJob(services: Services, job: Job): Promise<BatchR
   return runBatch({
     wh: services.warehouse,
     storeId: p.storeId,
-    batchId: `${job.id}__${job.attemptsMade + 1}`,
+    batchId: batchIdOf(job),
     source: 'events',
     entity: 'events',
     format: 'json',
@@ -65,4 +75,120 @@ export async function runEventsJob(services: Services, job: Job): Promise<BatchR
     mapper: liveMapper,
     chunkSize: 10_000,
   });
+}
+
+interface Waiting {
+  job: Job;
+  payload: EventsPayload;
+  resolve(r: BatchResult): void;
+  reject(e: unknown): void;
+}
+
+/** How long the store settings are trusted (a changed time zone applies within this delay). */
+const STORE_TTL_MS = 30_000;
+
+/**
+ * Micro-batches the events queue: the worker hands each job to `process` (with a high worker
+ * concurrency), jobs collect for up to `maxWaitMs` or `maxRecords`, and one load stores all of them
+ * (events-only batches through {@link LiveEventsLoader}, others one by one through `runBatch`).
+ * Loads run one at a time, so reads-then-writes (existing ids, inferred members) never race. Each
+ * job completes with its own batch result once the load holding it is committed.
+ */
+export class EventsBatcher {
+  private readonly loader: LiveEventsLoader;
+  private readonly stores = new Map<string, { info: StoreInfo; at: number }>();
+  private waiting: Waiting[] = [];
+  private waitingRecords = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(
+    private readonly services: Services,
+    private readonly opts: { maxRecords?: number; maxWaitMs?: number } = {},
+  ) {
+    this.loader = new LiveEventsLoader(services.warehouse, { retentionDays: services.config.RAW_RETENTION_DAYS });
+  }
+
+  /** Loads the job's batch (together with others) and resolves with its result. */
+  process(job: Job): Promise<BatchResult> {
+    const payload = parsePayload(job);
+    return new Promise<BatchResult>((resolve, reject) => {
+      // Once the batch committed: aggregate exactly its affected days (coalesced per store; never throws).
+      const committed = (r: BatchResult) => void afterBatchCommitted(this.services, payload.storeId, r).then(() => resolve(r));
+      this.waiting.push({ job, payload, resolve: committed, reject });
+      this.waitingRecords += payload.records.length;
+      if (this.waitingRecords >= (this.opts.maxRecords ?? 25_000)) this.kick();
+      else this.timer ??= setTimeout(() => this.kick(), this.opts.maxWaitMs ?? 40);
+    });
+  }
+
+  private kick(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.running) return;
+    this.running = true;
+    void this.drain().finally(() => {
+      this.running = false;
+      if (this.waiting.length > 0) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const max = this.opts.maxRecords ?? 25_000;
+      let n = 0;
+      let take = 0;
+      while (take < this.waiting.length && (take === 0 || n + this.waiting[take]!.payload.records.length <= max)) {
+        n += this.waiting[take]!.payload.records.length;
+        take++;
+      }
+      const group = this.waiting.splice(0, take);
+      this.waitingRecords -= n;
+      await this.loadGroup(group);
+    }
+  }
+
+  private async store(storeId: string): Promise<StoreInfo> {
+    const hit = this.stores.get(storeId);
+    if (hit && Date.now() - hit.at < STORE_TTL_MS) return hit.info;
+    const info = await ensureStore(this.services.warehouse, storeId, this.services.config.DEFAULT_TIMEZONE);
+    this.stores.set(storeId, { info, at: Date.now() });
+    return info;
+  }
+
+  private async loadGroup(group: Waiting[]): Promise<void> {
+    const fast: { w: Waiting; batch: LiveBatch }[] = [];
+    for (const w of group) {
+      try {
+        const store = await this.store(w.payload.storeId);
+        if (isEventsOnly(w.payload.records)) {
+          fast.push({ w, batch: { batchId: batchIdOf(w.job), jobId: w.job.id!, storeId: w.payload.storeId, timezone: store.timezone, records: w.payload.records } });
+        } else {
+          w.resolve(await runEventsJob(this.services, w.job, store));
+        }
+      } catch (err) {
+        w.reject(err);
+      }
+    }
+    if (fast.length === 0) return;
+    try {
+      const results = await this.loader.load(fast.map((f) => f.batch));
+      fast.forEach((f, i) => f.w.resolve(results[i]!));
+    } catch (err) {
+      if (fast.length === 1) {
+        fast[0]!.w.reject(err);
+        return;
+      }
+      // One bad batch must not fail the others: load each alone (a batch found already stored is
+      // counted unchanged, so this is safe after a partial write).
+      for (const f of fast) {
+        try {
+          const [result] = await this.loader.load([{ ...f.batch, batchId: `${f.batch.batchId}__alone` }]);
+          f.w.resolve(result!);
+        } catch (e) {
+          f.w.reject(e);
+        }
+      }
+    }
+  }
 }

@@ -7,6 +7,7 @@ import { openRecordStream, UnsupportedFileError } from '../ingest/parsers/index.
 import { ONLINE_RETAIL_FORMAT } from '../ingest/formats/online-retail.js';
 import { onlineRetailMapper } from '../ingest/mappers.js';
 import { ensureStore } from '../ingest/stores.js';
+import { afterBatchCommitted } from './analytics.flow.js';
 
 /** Imports one uploaded file (queue `ingest`). */
 export const IMPORT_JOB = 'import-file';
@@ -106,5 +107,7 @@ export async function runImportJob(services: Services, job: Job): Promise<BatchR
   }
   await job.updateProgress({ read: result.read, inserted: result.inserted, unchanged: result.unchanged, rejected: result.rejected, bytesRead: stream.totalBytes ?? 0, totalBytes: stream.totalBytes ?? 0 });
   services.log.info({ jobId: job.id, batchId: result.batchId, read: result.read, inserted: result.inserted, unchanged: result.unchanged, rejected: result.rejected }, 'import finished');
+  // The batch committed: aggregate exactly the affected days (coalesced per store; never throws).
+  await afterBatchCommitted(services, p.storeId, result);
   return result;
 }

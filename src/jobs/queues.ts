@@ -9,6 +9,8 @@ export const QUEUE_NAMES = {
   ingest: 'ingest',
   /** Live event batches from POST /v1/events and the ingestEvents mutation. */
   events: 'events',
+  /** Analytics flows (aggregation → … → data version), their triggers and schedules (src/jobs/analytics.flow.ts). */
+  analytics: 'analytics',
 } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
@@ -43,6 +45,9 @@ export function openQueues(redisUrl: string): Queues {
       }),
     ]),
   ) as Record<QueueName, Queue>;
+  // Without a listener, a lost Redis connection makes every queue print raw ECONNREFUSED errors;
+  // the HTTP layer reports enqueue failures to clients and /readyz reports Redis itself.
+  for (const q of Object.values(queues)) q.on('error', () => {});
   return Object.assign(queues, {
     async close() {
       await Promise.all(Object.values(QUEUE_NAMES).map((n) => queues[n].close()));

@@ -3,7 +3,9 @@ import type { Services } from '../app/services.js';
 import { QUEUE_NAMES, QUEUE_PREFIX, bullConnection } from './queues.js';
 import { CALENDAR_JOB, runCalendarJob, type CalendarPayload } from './calendar.job.js';
 import { IMPORT_JOB, runImportJob } from './import.job.js';
-import { EVENTS_JOB, runEventsJob } from './events.job.js';
+import { EVENTS_JOB, EVENTS_WORKER_CONCURRENCY, EventsBatcher } from './events.job.js';
+import { processAnalyticsJob } from './analytics.job.js';
+import { observeJob } from '../metrics/metrics.js';
 
 export interface Workers {
   workers: Worker[];
@@ -41,17 +43,30 @@ export function startWorkers(services: Services): Workers {
     },
     { connection: connection(), prefix: QUEUE_PREFIX, concurrency: 1, lockDuration: 120_000 },
   );
+  // Live batches: many jobs held at once and loaded together, one load at a time (EventsBatcher).
+  const eventsBatcher = new EventsBatcher(services);
   const events = new Worker(
     QUEUE_NAMES.events,
     async (job: Job) => {
       if (job.name !== EVENTS_JOB) throw new Error(`unknown events job ${job.name}`);
-      return runEventsJob(services, job);
+      return eventsBatcher.process(job);
     },
-    { connection: connection(), prefix: QUEUE_PREFIX, concurrency: 1 },
+    { connection: connection(), prefix: QUEUE_PREFIX, concurrency: EVENTS_WORKER_CONCURRENCY },
   );
-  const workers = [maintenance, ingest, events];
+  // Analytics: one job at a time — the embedded engine is one per process, and the steps of a
+  // flow rewrite whole days of the gold layer; long rebuilds keep their lock for 5 minutes.
+  const analytics = new Worker(QUEUE_NAMES.analytics, (job: Job, token?: string) => processAnalyticsJob(services, job, token), {
+    connection: connection(),
+    prefix: QUEUE_PREFIX,
+    concurrency: 1,
+    lockDuration: 300_000,
+  });
+  const workers = [maintenance, ingest, events, analytics];
   for (const w of workers) {
     w.on('completed', (job) => log.info({ queue: w.name, jobId: job.id, job: job.name, ms: (job.finishedOn ?? 0) - (job.processedOn ?? 0) }, 'job completed'));
+    // Job durations and ingest row counts for /metrics.
+    w.on('completed', (job) => observeJob(w.name, job, 'completed'));
+    w.on('failed', (job) => observeJob(w.name, job, 'failed'));
     w.on('failed', (job, err) =>
       log.warn({ queue: w.name, jobId: job?.id, job: job?.name, attempt: job?.attemptsMade, err: err.message }, 'job failed'),
     );

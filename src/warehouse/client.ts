@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
+import { instrumentWarehouse } from '../metrics/warehouse-instrument.js';
+import { logger } from '../logging/logger.js';
 
 /** Which engine a warehouse talks to. */
 export type EngineKind = 'server' | 'embedded';
@@ -129,7 +131,7 @@ export async function createWarehouse(config: Config): Promise<Warehouse> {
     ...opts?.settings,
   });
 
-  return {
+  const base: Warehouse = {
     client,
     engine,
     database,
@@ -170,4 +172,6 @@ export async function createWarehouse(config: Config): Promise<Warehouse> {
       if (engine === 'embedded') embeddedPath = undefined;
     },
   };
+  // Metrics, slow-query log, and the API request's abort signal and time budget on every statement.
+  return instrumentWarehouse(base, { slowQueryMs: config.SLOW_QUERY_MS ?? 1000, log: logger });
 }

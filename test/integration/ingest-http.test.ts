@@ -56,7 +56,7 @@ async function sql<T>(q: string, params: Record<string, unknown> = {}): Promise<
   return app.services.warehouse.query<T>(q, params);
 }
 
-async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -66,7 +66,7 @@ async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs = 15_000):
   }
 }
 
-test('ecomm import uploads a CSV, follows the job and prints the reconciled summary; a second run is a no-op', { timeout: 60_000 }, async () => {
+test('ecomm import uploads a CSV, follows the job and prints the reconciled summary; a second run is a no-op', { timeout: 180_000 }, async () => {
   const file = path.join(tmp.dir, 'orders.csv');
   fs.writeFileSync(
     file,
@@ -113,7 +113,7 @@ test('import errors are clear: missing entity, unknown file, no server', async (
   assert.match(down.err, /Cannot reach the server/);
 });
 
-test('POST /v1/events: auth, scope, store limits, batch limits, per-record rejects, idempotency ids', { timeout: 60_000 }, async () => {
+test('POST /v1/events: auth, scope, store limits, batch limits, per-record rejects, idempotency ids', { timeout: 180_000 }, async () => {
   const ev = (id: string, extra: Record<string, unknown> = {}) => ({ event_id: id, event_time: '2024-05-01T10:00:00Z', session_id: 's1', event_type: 'page_view', ...extra });
   assert.equal((await post('/v1/events', JSON.stringify(ev('x')))).status, 401);
   const bad = await post('/v1/events', JSON.stringify(ev('x')), 'ea_wrong');

@@ -25,6 +25,7 @@
  */
 import crypto from 'node:crypto';
 import { assertTimeZone, isValidWallClock, wallClockToUtc, type WallClock } from './timezone.js';
+import { DigestSet } from './digest-set.js';
 
 // ---------------------------------------------------------------------------------------------
 // Contract
@@ -44,6 +45,8 @@ export interface MappedRecord {
   /** The source row the record comes from (for orders/customers/products: the row that defined it). */
   rowNumber: number;
   record: Record<string, unknown>;
+  /** The source line, for an `order_items` record (derived records have none). */
+  raw?: string;
 }
 
 export type RejectReason =
@@ -365,8 +368,8 @@ const CACHE_LIMIT = 100_000;
 export class OnlineRetailMapper {
   readonly timezone: string;
   readonly storeId: string;
-  /** Hashes of every well-formed line seen so far (for `duplicate`). */
-  private readonly seen = new Set<string>();
+  /** Digests of every well-formed line seen so far (for `duplicate`): 12 bytes a line. */
+  private readonly seen = new DigestSet();
   private readonly orders = new Map<string, OrderState>();
   private readonly products = new Map<string, ProductState>();
   /** InvoiceDate text → UTC epoch ms (a file has far fewer distinct times than lines). */
@@ -432,9 +435,7 @@ export class OnlineRetailMapper {
     }
 
     // 4. exact repeat of an earlier line
-    const hash = lineHash(f);
-    if (this.seen.has(hash)) return reject('duplicate', '', 'the line exactly repeats an earlier line of the file');
-    this.seen.add(hash);
+    if (!this.seen.add(lineHash(f))) return reject('duplicate', '', 'the line exactly repeats an earlier line of the file');
 
     // 5. signs
     if (price.value < 0) return reject('negative_price', 'UnitPrice', `negative UnitPrice ${text(f.unitprice).trim()}`);
@@ -479,6 +480,7 @@ export class OnlineRetailMapper {
     return {
       entity: 'order_items',
       rowNumber: row.rowNumber,
+      raw: row.raw,
       record: {
         order_id: invoiceNo,
         line_number: order.lines,
@@ -598,24 +600,23 @@ export class OnlineRetailMapper {
 }
 
 /** One-shot hashing (Node ≥ 20.12 has crypto.hash, much cheaper than createHash for short input). */
-const sha1Base64: (data: string) => string =
+const sha1: (data: string) => Buffer =
   typeof crypto.hash === 'function'
-    ? (data) => crypto.hash('sha1', data, 'base64')
-    : (data) => crypto.createHash('sha1').update(data).digest('base64');
+    ? (data) => crypto.hash('sha1', data, 'buffer') as unknown as Buffer
+    : (data) => crypto.createHash('sha1').update(data).digest();
 
 /**
- * SHA-1 digest (base64, 28 one-byte chars) of a line's field values: exact and untrimmed, in
- * column order, each tagged with its type and length so no two different lines serialize alike. The
- * duplicate Set holds these digests instead of the lines.
+ * SHA-1 digest of a line's field values: exact and untrimmed, in column order, each tagged with its
+ * type and length so no two different lines serialize alike. The duplicate set keeps 96 bits of it.
  */
-function lineHash(fields: Record<string, unknown>): string {
+function lineHash(fields: Record<string, unknown>): Buffer {
   let s = '';
   for (const key in fields) {
     const v = fields[key];
     const t = v instanceof Date ? `D${v.getTime()}` : typeof v === 'string' ? `S${v}` : `V${typeof v}:${text(v)}`;
     s += `${t.length}:${t}`;
   }
-  return sha1Base64(s);
+  return sha1(s);
 }
 
 /**

@@ -68,6 +68,108 @@ function id(v: unknown): string {
 }
 const lower = (v: unknown) => text(v).toLowerCase();
 
+/**
+ * The coercers of an event's fields, in schema order. The zod schema below (the schema of record)
+ * and {@link fastEventValidator} (the live-events hot path) are both built from them.
+ */
+function eventCoercers(tz: string) {
+  return {
+    event_id: id,
+    event_time: (v: unknown) => timestamp(v, tz),
+    session_id: id,
+    customer_id: id,
+    anonymous_id: id,
+    event_type: (v: unknown) => oneOf(v, EVENT_TYPES, { pageview: 'page_view', view_item: 'product_view', add_to_basket: 'add_to_cart', order: 'purchase' }),
+    product_id: id,
+    channel: lower,
+    properties: (v: unknown) => {
+      if (typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date)) return JSON.stringify(v);
+      const s = text(v);
+      try {
+        const parsed: unknown = JSON.parse(s);
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error();
+        return JSON.stringify(parsed);
+      } catch {
+        throw new ValueProblem('invalid_value', 'is not a JSON object');
+      }
+    },
+  };
+}
+
+/** The coercers of an order item's fields, in schema order (shared by the zod schema and the fast validator). */
+function orderItemCoercers(tz: string) {
+  const ts = (v: unknown) => timestamp(v, tz);
+  return {
+    order_id: id,
+    line_number: (v: unknown) => {
+      const n = integer(v);
+      if (n < 1) throw new ValueProblem('out_of_range', `${n} must be ≥ 1`);
+      return n;
+    },
+    product_id: id,
+    quantity: (v: unknown) => {
+      const n = integer(v);
+      if (n === 0) throw new ValueProblem('out_of_range', 'must not be 0');
+      if (Math.abs(n) > 2_000_000_000) throw new ValueProblem('out_of_range', `${n} is out of range`);
+      return n;
+    },
+    unit_price: nonNegative,
+    discount: nonNegative,
+    line_amount: decimal as (v: unknown) => string,
+    created_at: ts,
+    updated_at: ts,
+  };
+}
+
+/**
+ * A validator with exactly a zod object schema's rules (built from the same coercers): blanks are
+ * missing_field when required and undefined otherwise; every problem, in field order.
+ */
+function fastValidator<T>(coercerTable: Record<string, (v: unknown) => unknown>, required: ReadonlySet<string>): (fields: Record<string, unknown>) => Validated<T> {
+  const coercers = Object.entries(coercerTable);
+  return (fields) => {
+    const value: Record<string, unknown> = {};
+    let problems: FieldProblem[] | undefined;
+    for (const [name, coerce] of coercers) {
+      const v = fields[name];
+      if (isBlank(v)) {
+        if (required.has(name)) (problems ??= []).push({ field: name, reason: 'missing_field', message: `${name} is required but missing` });
+        value[name] = undefined;
+        continue;
+      }
+      try {
+        value[name] = coerce(v);
+      } catch (err) {
+        if (!(err instanceof ValueProblem)) throw err;
+        (problems ??= []).push({ field: name, reason: err.reason, message: `${name} ${err.message}` });
+      }
+    }
+    return problems ? { ok: false, problems } : { ok: true, value: value as T };
+  };
+}
+
+/**
+ * The order-item validator of the file-import hot path: exactly the zod `order_items` schema's
+ * rules, ~20× faster (see {@link fastEventValidator}).
+ */
+export function fastOrderItemValidator(tz: string): (fields: Record<string, unknown>) => Validated<EntityRecord<'order_items'>> {
+  return fastValidator(orderItemCoercers(tz), ORDER_ITEM_REQUIRED);
+}
+const ORDER_ITEM_REQUIRED: ReadonlySet<string> = new Set(['order_id', 'line_number', 'product_id', 'quantity', 'unit_price']);
+
+/** Which event fields are required (the others are optional). */
+const EVENT_REQUIRED: ReadonlySet<string> = new Set(['event_time', 'event_type']);
+
+/**
+ * A validator of live events with exactly the rules of the zod `events` schema (same coercers, same
+ * blank handling, same problems in the same field order), without zod's per-call overhead (~20×
+ * faster). `validateRecord(entitySchemas(tz), 'events', f)` stays the schema of record; a unit test
+ * checks both agree on generated good and bad events.
+ */
+export function fastEventValidator(tz: string): (fields: Record<string, unknown>) => Validated<EntityRecord<'events'>> {
+  return fastValidator(eventCoercers(tz), EVENT_REQUIRED);
+}
+
 /** Schemas per entity, for a store time zone (times without a zone are wall-clock there). */
 export function entitySchemas(tz: string) {
   const ts = (v: unknown) => timestamp(v, tz);
@@ -107,27 +209,18 @@ export function entitySchemas(tz: string) {
         else if (o.returned_at < o.delivered_at) rule('returned_at', 'is before delivered_at');
       }
     });
-  const orderItem = z
-    .object({
-      order_id: req(id),
-      line_number: req((v) => {
-        const n = integer(v);
-        if (n < 1) throw new ValueProblem('out_of_range', `${n} must be ≥ 1`);
-        return n;
-      }),
-      product_id: req(id),
-      quantity: req((v) => {
-        const n = integer(v);
-        if (n === 0) throw new ValueProblem('out_of_range', 'must not be 0');
-        if (Math.abs(n) > 2_000_000_000) throw new ValueProblem('out_of_range', `${n} is out of range`);
-        return n;
-      }),
-      unit_price: req(nonNegative),
-      discount: opt(nonNegative),
-      line_amount: opt(decimal),
-      created_at: opt(ts),
-      updated_at: opt(ts),
-    });
+  const it = orderItemCoercers(tz);
+  const orderItem = z.object({
+    order_id: req(it.order_id),
+    line_number: req(it.line_number),
+    product_id: req(it.product_id),
+    quantity: req(it.quantity),
+    unit_price: req(it.unit_price),
+    discount: opt(it.discount),
+    line_amount: opt(it.line_amount),
+    created_at: opt(it.created_at),
+    updated_at: opt(it.updated_at),
+  });
   const payment = z.object({
     payment_id: req(id),
     order_id: req(id),
@@ -156,26 +249,17 @@ export function entitySchemas(tz: string) {
     unit_cost: opt(nonNegative),
     updated_at: opt(ts),
   });
+  const ev = eventCoercers(tz);
   const event = z.object({
-    event_id: opt(id),
-    event_time: req(ts),
-    session_id: opt(id),
-    customer_id: opt(id),
-    anonymous_id: opt(id),
-    event_type: req((v) => oneOf(v, EVENT_TYPES, { pageview: 'page_view', view_item: 'product_view', add_to_basket: 'add_to_cart', order: 'purchase' })),
-    product_id: opt(id),
-    channel: opt(lower),
-    properties: opt((v) => {
-      if (typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date)) return JSON.stringify(v);
-      const s = text(v);
-      try {
-        const parsed: unknown = JSON.parse(s);
-        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error();
-        return JSON.stringify(parsed);
-      } catch {
-        throw new ValueProblem('invalid_value', 'is not a JSON object');
-      }
-    }),
+    event_id: opt(ev.event_id),
+    event_time: req(ev.event_time),
+    session_id: opt(ev.session_id),
+    customer_id: opt(ev.customer_id),
+    anonymous_id: opt(ev.anonymous_id),
+    event_type: req(ev.event_type),
+    product_id: opt(ev.product_id),
+    channel: opt(ev.channel),
+    properties: opt(ev.properties),
   });
   const customer = z.object({
     customer_id: req(id),

@@ -1,0 +1,335 @@
+import { randomBytes } from 'node:crypto';
+import { DelayedError, FlowProducer, UnrecoverableError, type FlowJob, type Job, type JobsOptions, type Queue } from 'bullmq';
+import { z } from 'zod';
+import type { Redis } from 'ioredis';
+import type { Services } from '../app/services.js';
+import type { Warehouse } from '../warehouse/client.js';
+import { QUEUE_PREFIX } from './queues.js';
+import { recordRun, type RunScope } from './run-recorder.js';
+
+/**
+ * The analytics flow: after data changes, the gold layer of the affected (store, local days) is
+ * rebuilt, then the derived outputs, then the checks, and only when all of that succeeded the
+ * store's data version is bumped (which invalidates the API's caches).
+ *
+ * BullMQ runs a flow's children before their parent, so the tree is the chain upside down: the
+ * bump is the root and the aggregation the deepest leaf. The steps form one chain (not a fan-out)
+ * because cohorts, segments, affinity and funnel must all follow the aggregation, a job has one
+ * parent, and the analytics queue runs one job at a time on the embedded engine anyway.
+ */
+
+/** Queue of every analytics job. */
+export const ANALYTICS_QUEUE = 'analytics';
+
+/** Job names on the analytics queue. */
+export const ANALYTICS_JOBS = {
+  /** Coalescing trigger: takes a store's pending days and starts one flow for them. */
+  trigger: 'analytics-trigger',
+  aggregate: 'aggregate',
+  cohorts: 'cohorts',
+  segments: 'segments',
+  affinity: 'affinity',
+  funnel: 'funnel',
+  anomalies: 'anomalies',
+  quality: 'data-quality',
+  bump: 'bump-data-version',
+  notify: 'notify-anomalies',
+  daily: 'daily-checks',
+  weekly: 'weekly-reconciliation',
+} as const;
+export type AnalyticsJobName = (typeof ANALYTICS_JOBS)[keyof typeof ANALYTICS_JOBS];
+
+/** Steps of a flow, first to last (the execution order). */
+export type FlowStep = 'aggregate' | 'cohorts' | 'segments' | 'affinity' | 'funnel' | 'anomalies' | 'quality' | 'bump';
+
+/** Steps of the flow after a data change (and of a rebuild). */
+export const INGEST_FLOW_STEPS: readonly FlowStep[] = ['aggregate', 'cohorts', 'segments', 'affinity', 'funnel', 'anomalies', 'quality', 'bump'];
+/** Steps of the daily checks. */
+export const CHECK_FLOW_STEPS: readonly FlowStep[] = ['anomalies', 'quality', 'bump'];
+
+const localDate = /^\d{4}-\d{2}-\d{2}$/;
+export const runScopeSchema = z
+  .object({
+    dates: z.array(z.string().regex(localDate)).optional(),
+    from: z.string().regex(localDate).optional(),
+    to: z.string().regex(localDate).optional(),
+    full: z.boolean().optional(),
+  })
+  .refine((s) => s.full || (s.dates && s.dates.length > 0) || (s.from && s.to), { message: 'scope needs dates, from and to, or full' })
+  .refine((s) => !(s.from && s.to) || s.from <= s.to, { message: 'scope from is after to' });
+
+/** Payload of every flow step. */
+export const stepPayload = z.object({
+  storeId: z.string().min(1),
+  flowId: z.string().min(1),
+  scope: runScopeSchema,
+  /** Why the flow runs. */
+  reason: z.enum(['ingest', 'rebuild', 'daily', 'weekly']),
+  /** Weekly: the aggregation step compares the incremental rollups with a full rebuild. */
+  reconcile: z.boolean().optional(),
+});
+export type StepPayload = z.infer<typeof stepPayload>;
+
+export const triggerPayload = z.object({ storeId: z.string().min(1) });
+
+/** Attempts and backoff of flow steps. */
+export const STEP_JOB_OPTIONS: JobsOptions = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 7 * 24 * 3600, count: 2000 },
+  // Failed steps stay, so they can be inspected and retried (retryFailedJobs).
+  removeOnFail: false,
+};
+
+/** How long a store's changes are collected before one flow starts for all of them. */
+export const DEFAULT_DEBOUNCE_MS = 2000;
+
+// ---------------------------------------------------------------------------------------------
+// Dates
+
+/** The store-local date of an instant, YYYY-MM-DD. */
+export function localDateOf(ms: number, timezone: string): string {
+  // en-CA formats as YYYY-MM-DD.
+  return new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ms));
+}
+
+/**
+ * The store-local dates a set of UTC days touches: a UTC day maps to the local dates of its first
+ * and last instant (one date, or two when the zone is not UTC). Local date is monotonic in time,
+ * so no date in between is missed.
+ */
+export function localDatesOfUtcDays(days: readonly string[], timezone: string): string[] {
+  const out = new Set<string>();
+  for (const day of days) {
+    const start = Date.parse(`${day}T00:00:00Z`);
+    if (Number.isNaN(start)) throw new Error(`not a UTC day: ${day}`);
+    out.add(localDateOf(start, timezone));
+    out.add(localDateOf(start + 86_400_000 - 1, timezone));
+  }
+  return [...out].sort();
+}
+
+/** Sorted distinct dates grouped into inclusive ranges of consecutive days. */
+export function dateRanges(dates: readonly string[]): Array<{ from: string; to: string }> {
+  const sorted = [...new Set(dates)].sort();
+  const out: Array<{ from: string; to: string }> = [];
+  for (const d of sorted) {
+    const last = out[out.length - 1];
+    if (last && Date.parse(`${d}T00:00:00Z`) - Date.parse(`${last.to}T00:00:00Z`) === 86_400_000) last.to = d;
+    else out.push({ from: d, to: d });
+  }
+  return out;
+}
+
+/** The store's time zone (dim_store), or the fallback for an unknown store. */
+export async function storeTimezone(wh: Warehouse, storeId: string, fallback: string): Promise<string> {
+  const rows = await wh.query<{ timezone: string }>('SELECT timezone FROM dim_store FINAL WHERE store_id = {store:String}', { store: storeId });
+  return rows[0]?.timezone || fallback;
+}
+
+/** How long a store's time zone is trusted by the ingest hook (a changed zone applies within this). */
+const TIMEZONE_TTL_MS = 30_000;
+const timezones = new Map<string, { tz: string; at: number }>();
+
+/** storeTimezone with a short in-process cache: the hook runs for every live batch. */
+async function cachedTimezone(wh: Warehouse, storeId: string, fallback: string): Promise<string> {
+  const hit = timezones.get(storeId);
+  if (hit && Date.now() - hit.at < TIMEZONE_TTL_MS) return hit.tz;
+  const tz = await storeTimezone(wh, storeId, fallback);
+  if (timezones.size > 10_000) timezones.clear();
+  timezones.set(storeId, { tz, at: Date.now() });
+  return tz;
+}
+
+/** Every known store: registered ones and any with facts. */
+export async function allStores(wh: Warehouse): Promise<string[]> {
+  const rows = await wh.query<{ store_id: string }>(
+    `SELECT store_id FROM (SELECT store_id FROM dim_store FINAL UNION DISTINCT SELECT DISTINCT store_id FROM fact_orders) ORDER BY store_id`,
+  );
+  return rows.map((r) => r.store_id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flows
+
+/** A fresh flow id: time-ordered, no `:` (BullMQ job ids must not contain one). */
+export function newFlowId(): string {
+  return `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Job id of one step of one flow. */
+export function stepJobId(step: FlowStep, storeId: string, flowId: string): string {
+  return `${step}__${storeId}__${flowId}`;
+}
+
+const flowProducers = new WeakMap<Queue, FlowProducer>();
+
+/** A FlowProducer sharing the analytics queue's Redis connection (closed with the queues). */
+function flowProducerFor(queue: Queue): FlowProducer {
+  let fp = flowProducers.get(queue);
+  if (!fp) {
+    fp = new FlowProducer({ connection: queue.opts.connection, prefix: QUEUE_PREFIX });
+    fp.on('error', () => {});
+    flowProducers.set(queue, fp);
+  }
+  return fp;
+}
+
+/** The flow tree for a chain of steps (last step = root). */
+export function buildFlowTree(payload: StepPayload, steps: readonly FlowStep[], jobOptions: JobsOptions = STEP_JOB_OPTIONS): FlowJob {
+  if (steps.length === 0) throw new Error('a flow needs at least one step');
+  let node: FlowJob | undefined;
+  for (const step of steps) {
+    const job: FlowJob = {
+      name: ANALYTICS_JOBS[step],
+      queueName: ANALYTICS_QUEUE,
+      data: payload,
+      opts: { ...jobOptions, jobId: stepJobId(step, payload.storeId, payload.flowId) },
+      children: node ? [node] : undefined,
+    };
+    node = job;
+  }
+  return node!;
+}
+
+export interface StartedFlow {
+  flowId: string;
+  storeId: string;
+  /** Job id of the root (the last step): the flow is done when it is. */
+  rootJobId: string;
+  steps: FlowStep[];
+}
+
+/** Adds one flow (atomically: all its jobs or none). */
+export async function startFlow(
+  queue: Queue,
+  o: { storeId: string; scope: RunScope; reason: StepPayload['reason']; steps?: readonly FlowStep[]; reconcile?: boolean; flowId?: string },
+): Promise<StartedFlow> {
+  const steps = [...(o.steps ?? INGEST_FLOW_STEPS)];
+  const payload = stepPayload.parse({ storeId: o.storeId, flowId: o.flowId ?? newFlowId(), scope: o.scope, reason: o.reason, reconcile: o.reconcile });
+  const node = await flowProducerFor(queue).add(buildFlowTree(payload, steps));
+  return { flowId: payload.flowId, storeId: o.storeId, rootJobId: node.job.id!, steps };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Coalescing
+
+const pendingKey = (storeId: string) => `ecomm:analytics:pending:${storeId}`;
+const generationKey = (storeId: string) => `ecomm:analytics:generation:${storeId}`;
+const inflightKey = (storeId: string) => `ecomm:analytics:inflight:${storeId}`;
+/** An in-flight marker outlives a crashed worker by at most this. */
+const INFLIGHT_TTL_SECONDS = 3600;
+
+/**
+ * Asks for the analytics of a store's changed UTC days (a committed batch's `affected.days`).
+ *
+ * Coalescing: the days, converted to the store's local dates, are added to a Redis set of pending
+ * dates per store, and a delayed trigger job is added whose id is deterministic per store and
+ * generation (`analytics-trigger__<store>__<generation>`). While that trigger waits (the debounce
+ * window) every further batch adds its dates to the same set and its `add` is a no-op (same job id).
+ * When the trigger runs it first bumps the generation (so later batches schedule a new trigger),
+ * then takes and clears the set atomically and starts ONE flow for all of it. While a store's flow
+ * is still running, its trigger waits (moves itself back to delayed) and keeps collecting, so a
+ * store has at most one flow in flight plus one pending trigger, however many batches arrive.
+ */
+export async function scheduleAnalytics(
+  services: Pick<Services, 'warehouse' | 'redis' | 'config' | 'queues'>,
+  storeId: string,
+  utcDays: readonly string[],
+  opts: { debounceMs?: number } = {},
+): Promise<{ dates: string[]; triggerJobId?: string }> {
+  if (utcDays.length === 0) return { dates: [] };
+  const timezone = await cachedTimezone(services.warehouse, storeId, services.config.DEFAULT_TIMEZONE);
+  const dates = localDatesOfUtcDays(utcDays, timezone);
+  const redis = services.redis;
+  // Order matters (see above): add the dates first, then read the generation.
+  await redis.sadd(pendingKey(storeId), ...dates);
+  const generation = Number((await redis.get(generationKey(storeId))) ?? 0);
+  // Triggers are removed when done, failed too: a kept one would turn later adds of its id into
+  // no-ops. A failed trigger leaves its dates in the set (and a run in pipeline_runs).
+  const triggerJobId = `analytics-trigger__${storeId}__${generation}`;
+  await analyticsQueue(services).add(
+    ANALYTICS_JOBS.trigger,
+    { storeId },
+    { jobId: triggerJobId, delay: opts.debounceMs ?? services.config.ANALYTICS_DEBOUNCE_MS ?? DEFAULT_DEBOUNCE_MS, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: true },
+  );
+  return { dates, triggerJobId };
+}
+
+/** The analytics queue among the app's queues. */
+export function analyticsQueue(services: Pick<Services, 'queues'>): Queue {
+  const q = (services.queues as unknown as Record<string, Queue | undefined>)[ANALYTICS_QUEUE];
+  if (!q) throw new Error('the analytics queue is not open (QUEUE_NAMES.analytics missing)');
+  return q;
+}
+
+/**
+ * The trigger job: starts one flow for everything pending for the store, or waits while the
+ * store's previous flow is still in flight.
+ */
+export async function runTriggerJob(services: Services, job: Job, token: string | undefined, opts: { steps: readonly FlowStep[]; debounceMs?: number }) {
+  const parsed = triggerPayload.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`invalid analytics trigger: ${parsed.error.message}`);
+  const { storeId } = parsed.data;
+  const redis = services.redis;
+  const inflight = await redis.get(inflightKey(storeId));
+  if (inflight) {
+    await job.moveToDelayed(Date.now() + Math.max(250, opts.debounceMs ?? services.config.ANALYTICS_DEBOUNCE_MS ?? DEFAULT_DEBOUNCE_MS), token);
+    throw new DelayedError();
+  }
+  await redis.incr(generationKey(storeId));
+  const taken = await redis.multi().smembers(pendingKey(storeId)).del(pendingKey(storeId)).exec();
+  const dates = ((taken?.[0]?.[1] as string[] | undefined) ?? []).sort();
+  if (dates.length === 0) return { flowId: null, dates: [] };
+  const flowId = newFlowId();
+  try {
+    return await recordRun(
+      services.warehouse,
+      { jobName: job.name, queue: ANALYTICS_QUEUE, jobId: job.id!, flowId, storeId, scope: { dates }, attempt: job.attemptsMade + 1 },
+      async () => {
+        await redis.set(inflightKey(storeId), flowId, 'EX', INFLIGHT_TTL_SECONDS);
+        const flow = await startFlow(analyticsQueue(services), { storeId, scope: { dates }, reason: 'ingest', flowId, steps: opts.steps });
+        return { rows: dates.length, flowId: flow.flowId, rootJobId: flow.rootJobId, dates };
+      },
+    );
+  } catch (err) {
+    // Give the dates back: this job's retry, or the next batch's trigger, takes them again. (If
+    // the flow was added before the failure, they run twice: harmless, every step is idempotent.)
+    await redis.sadd(pendingKey(storeId), ...dates).catch(() => {});
+    await releaseInflight(redis, storeId, flowId).catch(() => {});
+    throw err;
+  }
+}
+
+/** Clears the store's in-flight marker if it is still this flow's. */
+export async function releaseInflight(redis: Redis, storeId: string, flowId: string): Promise<void> {
+  await redis.eval(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`, 1, inflightKey(storeId), flowId);
+}
+
+/** The flow currently in flight for a store, if any (for tests and the API). */
+export async function inflightFlow(redis: Redis, storeId: string): Promise<string | null> {
+  return redis.get(inflightKey(storeId));
+}
+
+/** Dates waiting for a store's next flow. */
+export async function pendingDates(redis: Redis, storeId: string): Promise<string[]> {
+  return (await redis.smembers(pendingKey(storeId))).sort();
+}
+
+/**
+ * The hook the ingest jobs call after a batch committed: schedules the analytics of exactly the
+ * store's affected days. It never fails the ingest job: a retried ingest would find its rows
+ * unchanged (no affected days), so failing here could only lose the scheduling; a failure is
+ * logged and the weekly reconciliation (or `ecomm rebuild`) repairs the rollups.
+ */
+export async function afterBatchCommitted(
+  services: Pick<Services, 'warehouse' | 'redis' | 'config' | 'queues' | 'log'>,
+  storeId: string,
+  result: { batchId: string; affected: { days: string[] } },
+): Promise<void> {
+  try {
+    await scheduleAnalytics(services, storeId, result.affected.days);
+  } catch (err) {
+    services.log.error({ store: storeId, batchId: result.batchId, days: result.affected.days.length, err: (err as Error).message }, 'could not schedule the analytics of a batch');
+  }
+}

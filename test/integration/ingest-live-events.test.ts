@@ -1,0 +1,193 @@
+/**
+ * The live-events fast path (LiveEventsLoader, behind the micro-batching events worker) against
+ * the general pipeline (runBatch, loading the same batches one after the other) and against a
+ * plain JS computation of which events must end up stored. Real engine, real Redis.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig } from '../../src/config/config.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { startApp, type RunningApp } from '../../src/app/app.js';
+import { runBatch, type BatchResult } from '../../src/ingest/pipeline.js';
+import { LiveEventsLoader } from '../../src/ingest/live-events.js';
+import { liveMapper } from '../../src/jobs/events.job.js';
+import type { SourceRow } from '../../src/ingest/parsers/source-row.js';
+import { tempDir } from '../support/temp.js';
+
+const tmp = tempDir();
+let app: RunningApp;
+
+before(async () => {
+  app = await startApp({
+    config: parseConfig({ DATA_DIR: tmp.dir, PORT: '0', HOST: '127.0.0.1', DEMO_DATA: 'false' }),
+    log: createLogger('silent'),
+    api: true,
+    worker: true,
+    demo: false,
+  });
+});
+after(async () => {
+  await app.stop();
+  tmp.cleanup();
+});
+
+const sql = <T>(q: string, params: Record<string, unknown> = {}) => app.services.warehouse.query<T>(q, params);
+
+/** Batches with every case: duplicates within and across batches, derived ids, bad records, unknown entities. */
+function generateBatches(): Record<string, unknown>[][] {
+  const types = ['page_view', 'Product View', 'add_to_cart', 'checkout', 'purchase', 'teleport'];
+  const batches: Record<string, unknown>[][] = [];
+  for (let b = 0; b < 6; b++) {
+    const batch: Record<string, unknown>[] = [];
+    for (let i = 0; i < 40; i++) {
+      const n = b * 40 + i;
+      const ev: Record<string, unknown> = {
+        event_id: `e${n % 150}`, // ids repeat across batches
+        event_time: `2024-05-${String(1 + (n % 20)).padStart(2, '0')}T10:${String(n % 60).padStart(2, '0')}:00Z`,
+        session_id: `s${n % 9}`,
+        event_type: types[n % 6],
+        product_id: n % 4 === 0 ? `P${n % 7}` : '',
+        customer_id: n % 5 === 0 ? `C${n % 11}` : undefined,
+        properties: n % 13 === 0 ? 'not json' : { n: n % 150 },
+      };
+      if (n % 17 === 0) delete ev['event_id']; // derived id from the content
+      if (n % 23 === 0) ev['event_time'] = 'soon';
+      if (n % 29 === 0) ev['entity'] = 'teleports';
+      if (n % 31 === 0) ev['entity'] = 'events';
+      batch.push(ev);
+      if (n % 19 === 0) batch.push({ ...ev }); // an identical repeat in the same batch
+      if (n % 37 === 0) batch.push({ ...ev, session_id: 'changed' }); // same id, different content, same batch
+    }
+    batches.push(batch);
+  }
+  return batches;
+}
+
+async function* rowsOf(records: Record<string, unknown>[]): AsyncIterable<SourceRow> {
+  let n = 0;
+  for (const fields of records) yield { rowNumber: ++n, fields, raw: JSON.stringify(fields) };
+}
+
+const counts = (r: BatchResult) => ({ read: r.read, inserted: r.inserted, unchanged: r.unchanged, rejected: r.rejected, days: r.affected.days, reasons: r.rejectsByReason });
+
+async function storedEvents(store: string) {
+  return sql<Record<string, string>>(
+    `SELECT event_id, toString(event_time) AS t, session_id, customer_id, event_type, product_id, channel, properties, toString(row_hash) AS h
+       FROM fact_events FINAL WHERE store_id = {s:String} ORDER BY event_id`,
+    { s: store },
+  );
+}
+
+async function rejectsOf(store: string) {
+  return sql<Record<string, string>>(
+    `SELECT replaceRegexpOne(batch_id, '^[a-z]+-', '') AS b, toString(row_number) AS row, field, reason_code, message, raw_payload
+       FROM rejected_records WHERE store_id = {s:String} ORDER BY b, row_number`,
+    { s: store },
+  );
+}
+
+test('the fast path stores exactly what runBatch stores, batch by batch, and what a plain computation expects', { timeout: 180_000 }, async () => {
+  const wh = app.services.warehouse;
+  const batches = generateBatches();
+
+  // Reference: the general pipeline, one batch after the other.
+  const slow: BatchResult[] = [];
+  for (const [i, records] of batches.entries()) {
+    slow.push(
+      await runBatch({
+        wh, storeId: 'live-slow', batchId: `slow-${i}`, source: 'events', entity: 'events', format: 'json', timezone: 'UTC', retentionDays: 30,
+        rows: rowsOf(records), mapper: liveMapper, chunkSize: 10_000,
+      }),
+    );
+  }
+  // The fast path: all batches in one load.
+  const loader = new LiveEventsLoader(wh, { retentionDays: 30 });
+  const fast = await loader.load(batches.map((records, i) => ({ batchId: `fast-${i}`, jobId: `job-${i}`, storeId: 'live-fast', timezone: 'UTC', records })));
+
+  assert.deepEqual(fast.map(counts), slow.map(counts), 'per batch: read, inserted, unchanged, rejected, affected days, reasons');
+  assert.deepEqual(await storedEvents('live-fast'), await storedEvents('live-slow'), 'the same stored events');
+  assert.deepEqual(await rejectsOf('live-fast'), await rejectsOf('live-slow'), 'the same rejects, row by row');
+  for (const r of fast) assert.equal(r.read, r.inserted + r.unchanged + r.rejected);
+
+  // Independent: the valid events' distinct ids (computed here without the pipeline).
+  const validIds = new Set<string>();
+  let readTotal = 0;
+  for (const batch of batches) {
+    for (const ev of batch) {
+      readTotal++;
+      const ok = ev['entity'] !== 'teleports' && ev['event_time'] !== 'soon' && ev['event_type'] !== 'teleport' && ev['properties'] !== 'not json';
+      if (ok) validIds.add(String(ev['event_id'] ?? 'derived:' + JSON.stringify(ev)));
+    }
+  }
+  const stored = await storedEvents('live-fast');
+  assert.equal(stored.length, validIds.size);
+  assert.equal(fast.reduce((a, r) => a + r.inserted, 0), validIds.size, 'each distinct valid event inserted exactly once');
+  assert.equal(fast.reduce((a, r) => a + r.read, 0), readTotal);
+  const [physical] = await sql<{ n: string; d: string }>("SELECT toString(count()) AS n, toString(uniqExact(event_id)) AS d FROM fact_events WHERE store_id = 'live-fast'");
+  assert.equal(physical!.n, physical!.d, 'no event physically stored twice');
+
+  // Bookkeeping: bronze rows and a reconciled ingest_batches row per batch.
+  const bronze = await sql<{ b: string; n: string }>("SELECT batch_id AS b, toString(count()) AS n FROM raw_events WHERE store_id = 'live-fast' GROUP BY b ORDER BY b");
+  assert.deepEqual(bronze, batches.map((records, i) => ({ b: `fast-${i}`, n: String(records.length) })));
+  const rows = await sql<Record<string, string>>(
+    "SELECT batch_id, status, job_id, toString(rows_read = rows_inserted + rows_unchanged + rows_rejected) AS ok FROM ingest_batches FINAL WHERE store_id = 'live-fast' ORDER BY batch_id",
+  );
+  assert.deepEqual(rows, batches.map((_, i) => ({ batch_id: `fast-${i}`, status: 'completed', job_id: `job-${i}`, ok: '1' })));
+  // Inferred members, as the general path makes them.
+  const members = (store: string) =>
+    sql<{ k: string; id: string }>(
+      `SELECT k, id FROM (SELECT 'c' AS k, customer_id AS id FROM dim_customer FINAL WHERE store_id = {s:String}
+         UNION ALL SELECT 'p' AS k, product_id AS id FROM dim_product FINAL WHERE store_id = {s:String}) ORDER BY k, id`,
+      { s: store },
+    );
+  assert.deepEqual(await members('live-fast'), await members('live-slow'));
+
+  // Loading the same batches again changes nothing.
+  const again = await loader.load(batches.map((records, i) => ({ batchId: `fast-again-${i}`, jobId: `job-again-${i}`, storeId: 'live-fast', timezone: 'UTC', records })));
+  assert.equal(again.reduce((a, r) => a + r.inserted, 0), 0);
+  assert.deepEqual(await storedEvents('live-fast'), stored);
+});
+
+test('the events worker micro-batches concurrent POSTs: every batch acknowledged, stored once, reconciled', { timeout: 180_000 }, async () => {
+  const batches = 24;
+  const size = 200;
+  const post = async (b: number) => {
+    const events = Array.from({ length: size }, (_, i) => {
+      const n = b * size + i;
+      // Every batch repeats 20 ids of the previous one (idempotency across concurrently loaded batches).
+      const id = i < 20 && b > 0 ? `w${(b - 1) * size + i}` : `w${n}`;
+      return { event_id: id, event_time: '2024-06-01T12:00:00Z', session_id: `s${n % 13}`, event_type: i === 7 ? 'warp' : 'page_view' };
+    });
+    const res = await fetch(`${app.url}/v1/events?store=live-http`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': app.adminKey.key }, body: JSON.stringify(events) });
+    assert.equal(res.status, 202);
+    return (await res.json()) as { jobId: string; accepted: number };
+  };
+  const answers = await Promise.all(Array.from({ length: batches }, (_, b) => post(b)));
+  assert.ok(answers.every((a) => a.accepted === size - 1));
+  // Wait for every job to complete (bounded polling).
+  const deadline = Date.now() + 150_000; // generous: the 2 cores are shared
+  let results: BatchResult[] = [];
+  for (;;) {
+    const jobs = await Promise.all(answers.map((a) => app.services.queues.events.getJob(a.jobId)));
+    const states = await Promise.all(jobs.map((j) => j!.getState()));
+    if (states.every((s) => s === 'completed')) {
+      results = jobs.map((j) => j!.returnvalue as BatchResult);
+      break;
+    }
+    assert.ok(!states.includes('failed'), 'no job fails');
+    assert.ok(Date.now() < deadline, `timed out: ${states.join(',')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // Expected: ids w0 … w(batches*size-1) except the ones each batch replaced by a repeat, minus the bad one per batch.
+  const expected = new Set<string>();
+  for (let b = 0; b < batches; b++) for (let i = 0; i < size; i++) if (i !== 7) expected.add(i < 20 && b > 0 ? `w${(b - 1) * size + i}` : `w${b * size + i}`);
+  const [n] = await sql<{ n: string; d: string }>("SELECT toString(count()) AS n, toString(uniqExact(event_id)) AS d FROM fact_events WHERE store_id = 'live-http'");
+  assert.deepEqual(n, { n: String(expected.size), d: String(expected.size) });
+  assert.equal(results.reduce((a, r) => a + r.inserted, 0), expected.size);
+  assert.equal(results.reduce((a, r) => a + r.rejected, 0), batches);
+  for (const r of results) assert.equal(r.read, r.inserted + r.unchanged + r.rejected);
+  const [rec] = await sql<{ n: string; ok: string }>(
+    "SELECT toString(count()) AS n, toString(countIf(rows_read = rows_inserted + rows_unchanged + rows_rejected AND status = 'completed')) AS ok FROM ingest_batches FINAL WHERE store_id = 'live-http'",
+  );
+  assert.deepEqual(rec, { n: String(batches), ok: String(batches) });
+});
