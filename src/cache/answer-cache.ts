@@ -5,7 +5,7 @@ import type { RequestContext } from '../schema/context.js';
 import { storeScopeTag } from '../auth/store-access.js';
 import { dataVersionKey } from './data-version.js';
 import { canonicalJson } from './canonical.js';
-import { currentQueryScope, runInQueryScope } from '../warehouse/query-scope.js';
+import { runInQueryScope, sharedQueryScope } from '../warehouse/query-scope.js';
 import { answerCacheComputes, answerCacheRequests } from '../metrics/metrics.js';
 
 /** Options of the {@link AnswerCache}. */
@@ -53,6 +53,8 @@ interface FlightResult {
 
 /** One computation of an answer that identical concurrent requests share. */
 interface Flight {
+  /** Its base key (the in-flight map's key). */
+  key: string;
   promise: Promise<FlightResult>;
   controller: AbortController;
   /** Requests still waiting for it; when every one of them has gone, the computation is aborted. */
@@ -106,6 +108,9 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
 if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
 return 1
 `;
+
+/** Releases the computation lock if still ours. KEYS: lock; ARGV: token. */
+const RELEASE_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 type ScriptedRedis = Redis & {
   ecommAnswerLookup(...args: (string | number)[]): Promise<[string, string, number]>;
@@ -184,42 +189,70 @@ export class AnswerCache {
    * version bump shares that computation's answer.)
    */
   async answer(baseKey: string, storeIds: string[], op: string, compute: () => Promise<unknown>, signal?: AbortSignal): Promise<FlightResult & { shared: boolean }> {
-    let flight = this.inflight.get(baseKey);
-    const shared = flight !== undefined;
-    if (!flight) {
-      const controller = new AbortController();
-      const scope = currentQueryScope();
-      const f: Flight = { controller, waiting: 0, promise: undefined as never };
-      f.promise = runInQueryScope({ ...scope, signal: controller.signal }, () => this.fly(baseKey, storeIds, op, compute)).finally(() => {
-        if (this.inflight.get(baseKey) === f) this.inflight.delete(baseKey);
-      });
-      this.inflight.set(baseKey, f);
-      flight = f;
-    }
-    const f = flight;
-    f.waiting++;
-    let onAbort: (() => void) | undefined;
-    try {
-      const waits: Promise<FlightResult>[] = [f.promise];
-      if (signal) {
-        waits.push(
-          new Promise<never>((_, reject) => {
-            onAbort = () => reject(signal.reason ?? new Error('request aborted'));
-            if (signal.aborted) onAbort();
-            else signal.addEventListener('abort', onAbort, { once: true });
-          }),
-        );
+    for (;;) {
+      signal?.throwIfAborted();
+      const existing = this.inflight.get(baseKey);
+      const f = existing ?? this.launch(baseKey, storeIds, op, compute);
+      try {
+        const r = await this.await(f, signal);
+        return { ...r, shared: existing !== undefined };
+      } catch (err) {
+        // A computation aborted because every request then waiting for it had gone is never the
+        // answer of a request still here: compute again (a joiner cannot reach an abandoned flight,
+        // this only guards against a computation that fails with its own abort for another reason).
+        if (f.controller.signal.aborted && !signal?.aborted) continue;
+        throw err;
       }
-      const r = await Promise.race(waits);
-      return { ...r, shared };
-    } finally {
-      if (signal && onAbort) signal.removeEventListener('abort', onAbort);
-      f.waiting--;
-      if (f.waiting === 0 && signal?.aborted) f.controller.abort(signal.reason);
     }
   }
 
-  private async fly(baseKey: string, storeIds: string[], op: string, compute: () => Promise<unknown>): Promise<FlightResult> {
+  /**
+   * Starts the shared computation of `baseKey`. It runs in a query scope of its own
+   * (src/warehouse/query-scope.ts): the time budget of the request that started it, but a signal
+   * that aborts only when every request waiting for it has gone (see {@link await}), never the
+   * signal of the request that happened to start it.
+   */
+  private launch(baseKey: string, storeIds: string[], op: string, compute: () => Promise<unknown>): Flight {
+    const controller = new AbortController();
+    const f: Flight = { key: baseKey, controller, waiting: 0, promise: undefined as never };
+    f.promise = runInQueryScope(sharedQueryScope(controller.signal), () => this.fly(baseKey, storeIds, op, compute, controller.signal)).finally(() => {
+      if (this.inflight.get(baseKey) === f) this.inflight.delete(baseKey);
+    });
+    // Nobody may be waiting when it fails (every request went away): not an unhandled rejection.
+    f.promise.catch(() => {});
+    this.inflight.set(baseKey, f);
+    return f;
+  }
+
+  /**
+   * Waits for `f` on behalf of one request: until its answer, or until `signal` aborts. The last
+   * waiter to go away aborts the computation and takes it out of the in-flight map at once, in
+   * the same step, so no later request can join a computation that is being aborted.
+   */
+  private async await(f: Flight, signal: AbortSignal | undefined): Promise<FlightResult> {
+    f.waiting++;
+    let onAbort: (() => void) | undefined;
+    try {
+      if (!signal) return await f.promise;
+      return await Promise.race([
+        f.promise,
+        new Promise<never>((_, reject) => {
+          onAbort = () => reject(signal.reason ?? new Error('request aborted'));
+          if (signal.aborted) onAbort();
+          else signal.addEventListener('abort', onAbort, { once: true });
+        }),
+      ]);
+    } finally {
+      if (signal && onAbort) signal.removeEventListener('abort', onAbort);
+      f.waiting--;
+      if (f.waiting === 0 && signal?.aborted) {
+        if (this.inflight.get(f.key) === f) this.inflight.delete(f.key);
+        f.controller.abort(signal.reason);
+      }
+    }
+  }
+
+  private async fly(baseKey: string, storeIds: string[], op: string, compute: () => Promise<unknown>, signal: AbortSignal): Promise<FlightResult> {
     const token = randomUUID();
     let key: string | undefined;
     let locked = false;
@@ -241,6 +274,7 @@ export class AnswerCache {
       const deadline = Date.now() + this.lockMs;
       for (let wait = 10; Date.now() < deadline && this.usable; wait = Math.min(wait * 2, 100)) {
         await new Promise((r) => setTimeout(r, wait));
+        signal.throwIfAborted();
         try {
           const [raw, lock] = await Promise.all([this.redis.get(key), this.redis.exists(`${key}:lock`)]);
           if (raw) {
@@ -254,8 +288,26 @@ export class AnswerCache {
         }
       }
     }
-    answerCacheComputes.inc({ op });
-    const value = await compute();
+    // Once this computation is given up (aborted, or failed), the lock goes at once: another
+    // request or process computes without waiting out lockMs.
+    const lockKey = `${key}:lock`;
+    const unlock = () => {
+      if (!locked) return;
+      locked = false;
+      if (key && this.usable) this.redis.eval(RELEASE_LUA, 1, lockKey, token).catch((e: unknown) => this.noteFailure(e, 'unlock'));
+    };
+    signal.addEventListener('abort', unlock, { once: true });
+    let value: unknown;
+    try {
+      signal.throwIfAborted();
+      answerCacheComputes.inc({ op });
+      value = await compute();
+    } catch (err) {
+      unlock();
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', unlock);
+    }
     const at = Date.now();
     const json = encodeAnswer(value);
     let stored = false;

@@ -85,6 +85,8 @@ export const configSchema = z.object({
   MAX_RANGE_DAYS: z.coerce.number().int().positive().max(36_600).default(3660),
   /** Largest page the cursor-paginated entity lists (orders, customers) return. @default 500 */
   MAX_PAGE_SIZE: z.coerce.number().int().positive().max(10_000).default(500),
+  /** Complexity budget of one GraphQL operation: the fields its answer can hold, lists counted by their first/limit (src/schema/cost-limits.ts). @default 1000000 */
+  MAX_QUERY_COMPLEXITY: z.coerce.number().int().positive().default(1_000_000),
   /** Where new anomaly detections are POSTed as JSON after each anomaly run; unset: no webhook. */
   ANOMALY_WEBHOOK_URL: url(['http:', 'https:']).optional(),
   /** Lowest severity the anomaly webhook is sent for. @default HIGH */

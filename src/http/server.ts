@@ -57,7 +57,7 @@ export async function startHttpServer(opts: {
     persistedQueries: { cache: new RedisPersistedQueryCache(answerCache.redis), ttl: PERSISTED_QUERY_TTL_SECONDS },
     includeStacktraceInErrorResponses: false,
     formatError: formatGraphQLError,
-    validationRules: costLimitRules(),
+    validationRules: costLimitRules({ maxComplexity: services.config.MAX_QUERY_COMPLEXITY, maxPageSize: services.config.MAX_PAGE_SIZE }),
     // Refuses selection sets that explode when fragments are expanded (Apollo's own guard).
     maxRecursiveSelections: true,
     // Shutdown is ours (src/cli/main.ts): Apollo's own handler would re-raise the signal and kill the process mid-drain.

@@ -1,6 +1,7 @@
-import { Field, GraphQLISODateTime, ID, Int, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
 import type { ApiKeyRecord, Scope } from '../auth/api-keys.js';
 import { ScopeEnum } from './scope.enum.js';
+import { DateTimeScalar } from './scalars.js';
 
 @ObjectType({ description: 'An API key as an admin sees it. The key itself is never shown again after createApiKey, and its hash never.' })
 export class ApiKey {
@@ -19,10 +20,10 @@ export class ApiKey {
   @Field(() => Int, { description: 'Requests per minute this key may make; 0 means the server default (RATE_LIMIT_PER_MINUTE).' })
   rateLimit!: number;
 
-  @Field(() => GraphQLISODateTime, { description: 'When the key was created (UTC).' })
+  @Field(() => DateTimeScalar, { description: 'When the key was created (UTC).' })
   createdAt!: Date;
 
-  @Field(() => GraphQLISODateTime, { nullable: true, description: 'When the key was revoked (UTC); null while it is active.' })
+  @Field(() => DateTimeScalar, { nullable: true, description: 'When the key was revoked (UTC); null while it is active.' })
   revokedAt!: Date | null;
 
   static from(r: ApiKeyRecord): ApiKey {

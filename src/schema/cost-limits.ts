@@ -22,8 +22,13 @@ import { badUserInput } from '../http/errors.js';
 
 /** Deepest field nesting a query may have (introspection fields not counted). */
 export const MAX_QUERY_DEPTH = 10;
-/** Most estimated cost one operation may have; see {@link complexityLimitRule}. */
-export const MAX_QUERY_COMPLEXITY = 5000;
+/**
+ * Most estimated cost one operation may have (see {@link operationComplexity}); the config's
+ * MAX_QUERY_COMPLEXITY overrides it. A page of 100 customers, each with orders(first: 20) with
+ * their items, products and payments (every field) costs about 600,000; 500 customers with
+ * orders(first: 500) and their items about 100 times that.
+ */
+export const MAX_QUERY_COMPLEXITY = 1_000_000;
 /** Largest page a list argument (`first`, `limit`) may ask for. */
 export const MAX_PAGE_SIZE = 1000;
 /** Longest date range an analytics query may cover, in days. */
@@ -33,7 +38,11 @@ const DEFAULT_LIST_SIZE = 10;
 /** Arguments taken as the size of the list a field returns. */
 const SIZE_ARGUMENTS = ['first', 'last', 'limit', 'top', 'pageSize'];
 
-type Frame = { selectionSet: SelectionSetNode; type: GraphQLNamedType | undefined };
+/**
+ * A selection set being folded: its type, and the page size of the connection it belongs to when
+ * it is a connection's selection (`customers(first: 100) { nodes { … } }`: 100 for `nodes`/`edges`).
+ */
+type Frame = { selectionSet: SelectionSetNode; type: GraphQLNamedType | undefined; pageSize?: number };
 
 /**
  * Folds an operation's fields into one number: `field` gives a field's value from its children's,
@@ -44,7 +53,7 @@ type Frame = { selectionSet: SelectionSetNode; type: GraphQLNamedType | undefine
 function foldOperation(
   ctx: ValidationContext,
   root: Frame,
-  field: (node: FieldNode, def: GraphQLField<unknown, unknown> | undefined, children: () => number) => number,
+  field: (node: FieldNode, def: GraphQLField<unknown, unknown> | undefined, children: (pageSize?: number) => number, pageSize: number | undefined) => number,
   combine: (a: number, b: number) => number,
 ): number {
   const schema = ctx.getSchema();
@@ -58,17 +67,18 @@ function foldOperation(
         if (sel.name.value.startsWith('__')) continue;
         const def = fieldDef(frame.type, sel.name.value);
         const selectionSet = sel.selectionSet;
-        v = field(sel, def, () => (selectionSet ? fold({ selectionSet, type: def ? getNamedType(def.type) : undefined }) : 0));
+        v = field(sel, def, (pageSize) => (selectionSet ? fold({ selectionSet, type: def ? getNamedType(def.type) : undefined, pageSize }) : 0), frame.pageSize);
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-        v = fold({ selectionSet: sel.selectionSet, type: sel.typeCondition ? (typeFromAST(schema, sel.typeCondition) as GraphQLNamedType | undefined) : frame.type });
+        v = fold({ selectionSet: sel.selectionSet, type: sel.typeCondition ? (typeFromAST(schema, sel.typeCondition) as GraphQLNamedType | undefined) : frame.type, pageSize: frame.pageSize });
       } else {
         const name = sel.name.value;
-        if (!memo.has(name)) {
-          memo.set(name, 0);
+        const key = `${name}@${frame.pageSize ?? ''}`;
+        if (!memo.has(key)) {
+          memo.set(key, 0);
           const fragment = ctx.getFragment(name);
-          if (fragment) memo.set(name, fold({ selectionSet: fragment.selectionSet, type: typeFromAST(schema, fragment.typeCondition) as GraphQLNamedType | undefined }));
+          if (fragment) memo.set(key, fold({ selectionSet: fragment.selectionSet, type: typeFromAST(schema, fragment.typeCondition) as GraphQLNamedType | undefined, pageSize: frame.pageSize }));
         }
-        v = memo.get(name)!;
+        v = memo.get(key)!;
       }
       acc = combine(acc, v);
     }
@@ -111,55 +121,91 @@ export function depthLimitRule(max: number = MAX_QUERY_DEPTH): ValidationRule {
   });
 }
 
-function intValue(v: ValueNode | undefined): number | undefined {
-  return v?.kind === Kind.INT ? Number(v.value) : undefined;
+/** The fields of a connection that list its page: multiplied by the connection's page size. */
+const PAGE_FIELDS = ['nodes', 'edges'];
+
+/** Options of the cost rules; each defaults to the constant of the same name. */
+export interface CostLimits {
+  maxDepth?: number;
+  maxComplexity?: number;
+  /** Largest page a size argument may ask for: the size assumed for a size given by a variable. */
+  maxPageSize?: number;
 }
 
 /**
- * The estimated cost of an operation: every field costs 1 (or its `extensions.complexity`, which
- * type-graphql's `@Field({ complexity })` sets), and a list field multiplies its children's cost by
- * its size argument (`first`, `limit`, …: the literal value, else the argument's default, else 10;
- * at most MAX_PAGE_SIZE).
+ * The size a field's size argument (`first`, `limit`, …) asks for: its literal value; for a
+ * variable, the variable's default in the operation, else `worst` (a validation rule cannot see
+ * variable values, so a variable page is counted at the largest page allowed); when the argument
+ * is not given, its default. Undefined when the field has no size argument or none applies.
  */
-export function operationComplexity(ctx: ValidationContext, op: OperationDefinitionNode): number {
+function requestedSize(node: FieldNode, def: GraphQLField<unknown, unknown>, op: OperationDefinitionNode, worst: number): number | undefined {
+  const sizeArg = def.args.find((a) => SIZE_ARGUMENTS.includes(a.name));
+  if (!sizeArg) return undefined;
+  const given = node.arguments?.find((a) => a.name.value === sizeArg.name)?.value;
+  if (given?.kind === Kind.INT) return Number(given.value);
+  if (given?.kind === Kind.VARIABLE) {
+    const d = op.variableDefinitions?.find((v) => v.variable.name.value === given.name.value)?.defaultValue;
+    return d?.kind === Kind.INT ? Number(d.value) : worst;
+  }
+  if (given === undefined || given.kind === Kind.NULL) return typeof sizeArg.defaultValue === 'number' ? sizeArg.defaultValue : undefined;
+  return worst;
+}
+
+/**
+ * The estimated cost of an operation: the number of fields its answer can hold. Every field costs
+ * 1 (or its `extensions.complexity`, which type-graphql's `@Field({ complexity })` sets), and a
+ * list multiplies its children's cost by how many items it can hold:
+ * - a list field with a size argument (`Customer.orders(first: 20)`, `topProducts(limit: 10)`):
+ *   that size (see {@link requestedSize});
+ * - `nodes`/`edges` of a connection (`customers(first: 100) { nodes { … } }`): the connection
+ *   field's size argument;
+ * - any other list (`Order.items`): DEFAULT_LIST_SIZE.
+ * Sizes are capped at `maxPageSize` (larger pages are refused by the resolvers anyway).
+ */
+export function operationComplexity(ctx: ValidationContext, op: OperationDefinitionNode, maxPageSize: number = MAX_PAGE_SIZE): number {
+  const clamp = (n: number) => Math.max(1, Math.min(n, maxPageSize));
   return foldOperation(
     ctx,
     rootFrame(ctx.getSchema(), op),
-    (node, def, children) => {
+    (node, def, children, connectionSize) => {
       const own = typeof def?.extensions?.['complexity'] === 'number' ? (def.extensions['complexity'] as number) : 1;
-      let inner = children();
-      if (inner > 0 && def && isListType(getNullableType(def.type))) {
-        const sizeArg = def.args.find((a) => SIZE_ARGUMENTS.includes(a.name));
-        const literal = sizeArg ? intValue(node.arguments?.find((a) => a.name.value === sizeArg.name)?.value) : undefined;
-        const size = literal ?? (typeof sizeArg?.defaultValue === 'number' ? sizeArg.defaultValue : DEFAULT_LIST_SIZE);
-        inner *= Math.max(1, Math.min(size, MAX_PAGE_SIZE));
+      if (!def) return own + children();
+      const size = requestedSize(node, def, op, maxPageSize);
+      if (!isListType(getNullableType(def.type))) {
+        // A connection passes its page size on to its `nodes` and `edges`.
+        const inner = children(size !== undefined ? clamp(size) : undefined);
+        return own + inner;
       }
-      return own + inner;
+      const inner = children();
+      if (inner === 0) return own;
+      const items = size ?? (PAGE_FIELDS.includes(def.name) && connectionSize !== undefined ? connectionSize : DEFAULT_LIST_SIZE);
+      return own + inner * clamp(items);
     },
     (a, b) => a + b,
   );
 }
 
 /** Validation rule: refuses an operation whose estimated cost ({@link operationComplexity}) is over `max`. */
-export function complexityLimitRule(max: number = MAX_QUERY_COMPLEXITY): ValidationRule {
+export function complexityLimitRule(max: number = MAX_QUERY_COMPLEXITY, maxPageSize: number = MAX_PAGE_SIZE): ValidationRule {
   return (ctx: ValidationContext): ASTVisitor => ({
     OperationDefinition(op) {
-      const cost = operationComplexity(ctx, op);
+      const cost = operationComplexity(ctx, op, maxPageSize);
       if (cost > max) {
         ctx.reportError(
-          new GraphQLError(`query complexity ${cost} is over the complexity budget of ${max}: ask for fewer fields or smaller pages`, {
-            nodes: [op],
-            extensions: { limit: 'maxComplexity', max, actual: cost },
-          }),
+          new GraphQLError(
+            `query complexity ${cost} is over the complexity budget of ${max} (MAX_QUERY_COMPLEXITY): each field counts once per item its lists can hold ` +
+              '(a list counts as many items as its first/limit asks for); ask for fewer fields, smaller pages or less nesting',
+            { nodes: [op], extensions: { limit: 'maxComplexity', max, actual: cost } },
+          ),
         );
       }
     },
   });
 }
 
-/** The validation rules the API adds to graphql's own. */
-export function costLimitRules(): ValidationRule[] {
-  return [depthLimitRule(MAX_QUERY_DEPTH), complexityLimitRule(MAX_QUERY_COMPLEXITY)];
+/** The validation rules the API adds to graphql's own: depth and complexity limits. */
+export function costLimitRules(limits: CostLimits = {}): ValidationRule[] {
+  return [depthLimitRule(limits.maxDepth ?? MAX_QUERY_DEPTH), complexityLimitRule(limits.maxComplexity ?? MAX_QUERY_COMPLEXITY, limits.maxPageSize ?? MAX_PAGE_SIZE)];
 }
 
 /** Checks a page-size argument: BAD_USER_INPUT naming it when not 1…MAX_PAGE_SIZE. */

@@ -30,3 +30,14 @@ export function currentQueryScope(): QueryScope | undefined {
   const scope = storage.getStore();
   return scope && !scope.done ? scope : undefined;
 }
+
+/**
+ * The scope of work shared by several requests (one computation of an answer that identical
+ * concurrent requests wait for, src/cache/answer-cache.ts): the current request's time budget, but
+ * `signal` in place of the request's own, so the request that happened to start the work going
+ * away does not cancel it for the others. Read at once when the work starts.
+ */
+export function sharedQueryScope(signal: AbortSignal): QueryScope {
+  const scope = storage.getStore();
+  return { signal, ...(scope?.timeoutMs !== undefined ? { timeoutMs: scope.timeoutMs } : {}) };
+}

@@ -99,6 +99,7 @@ test('createApiKey returns a working key shown once; only its hash is stored; sc
   assert.match(key, /^ea_[A-Za-z0-9_-]{40,}$/);
   assert.deepEqual({ ...apiKey, id: undefined, createdAt: undefined }, { id: undefined, name: 'reporting', scopes: ['READ'], stores: ['shop-a'], rateLimit: 120, createdAt: undefined, revokedAt: null });
   assert.ok(Math.abs(Date.parse(apiKey.createdAt) - Date.now()) < 60_000);
+  assert.match(apiKey.createdAt, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, 'DateTime: ISO 8601 UTC with milliseconds');
 
   const me = await gql('{ viewer { id name stores } }', {}, key);
   assert.deepEqual(me.data.viewer, { id: apiKey.id, name: 'reporting', stores: ['shop-a'] });
@@ -251,11 +252,13 @@ test('rate limits: a token bucket per key in Redis, shared by every process; 429
 });
 
 test('query cost limits: too complex a query is refused before it runs, naming the limit', async () => {
-  const r = await gql('{ apiKeys(first: 1000) { id name scopes stores rateLimit createdAt revokedAt } }', {}, admin);
+  // 500 customers × 500 orders × their items and products: far more than any page is meant to hold.
+  const r = await gql('{ customers(first: 500) { nodes { id orders(first: 500) { id items { quantity product { id name sku brand category } } } } } }', {}, admin);
   assert.equal(r.status, 400);
   assert.equal(code(r), 'GRAPHQL_VALIDATION_FAILED');
-  assert.match(r.errors![0]!.message, /complexity budget of 5000/);
+  assert.match(r.errors![0]!.message, /complexity budget of 1000000 \(MAX_QUERY_COMPLEXITY\)/);
   assert.equal(r.errors![0]!.extensions['limit'], 'maxComplexity');
+  assert.ok((r.errors![0]!.extensions['actual'] as number) > 1_000_000);
   // The standard introspection query (deeply nested __type fields) is not limited.
   const { getIntrospectionQuery } = await import('graphql');
   const intro = await gql(getIntrospectionQuery(), {}, admin);

@@ -52,3 +52,15 @@ function undocumented(schema: GraphQLSchema): string[] {
 test('every type, field, argument and enum value has a description', async () => {
   assert.deepEqual(undocumented(await buildAppSchema()), []);
 });
+
+test('one date-time scalar: every instant field, ApiKey\'s included, is DateTime (no DateTimeISO)', async () => {
+  const schema = await buildAppSchema();
+  assert.equal(schema.getType('DateTimeISO'), undefined, 'DateTimeISO is not in the schema');
+  const apiKey = schema.getType('ApiKey');
+  assert.ok(isObjectType(apiKey));
+  assert.equal(String(apiKey.getFields()['createdAt']!.type), 'DateTime!');
+  assert.equal(String(apiKey.getFields()['revokedAt']!.type), 'DateTime');
+  // Every custom scalar that stands for a point in time is the one DateTime.
+  const scalars = Object.values(schema.getTypeMap()).filter((t) => !t.name.startsWith('__') && !isSpecifiedScalarType(t as never) && /date.?time/i.test(t.name));
+  assert.deepEqual(scalars.map((t) => t.name), ['DateTime']);
+});
