@@ -71,7 +71,9 @@ async function runServer(role: 'start' | 'api' | 'worker'): Promise<number> {
         : `Admin API key:  ${app.adminKey.key}\n                (saved to ${app.adminKey.file}, mode 0600)`;
     process.stdout.write(
       `\necommerce-analytics ${packageVersion()} is running (${app.services.warehouse.engine} engine${app.demoLoaded ? ', demo data loaded' : ''})\n` +
-        `  GraphQL:      ${app.url}/graphql\n` +
+        `  Dashboard:    ${app.url}/\n` +
+        `  GraphQL:      ${app.url}/graphql   (playground in a browser)\n` +
+        `  Metrics:      ${app.url}/metrics\n` +
         `  Health:       ${app.url}/healthz   Ready: ${app.url}/readyz\n` +
         `  ${keyLine}\n` +
         `  Try:          curl -s ${app.url}/graphql -H 'content-type: application/json' -d '{"query":"{ health { status engine } }"}'\n` +
