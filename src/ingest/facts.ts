@@ -1,5 +1,5 @@
 import type { Entity, EntityRecord } from './validate/entities.js';
-import { lineAmount, orderNet, rowHash, toChTime } from './validate/entities.js';
+import { lineAmount, orderNet, rowHashOfJson, toChTime } from './validate/entities.js';
 
 /**
  * How each fact entity lands in its silver table: the business key (as SQL over the table and
@@ -152,19 +152,35 @@ export const FACT_SPECS = {
 } as const;
 export type FactEntity = keyof typeof FACT_SPECS;
 
-/** Key order (localeCompare, as stored hashes were made) per row shape, computed once per shape. */
-const keyOrders = new Map<string, string[]>();
+/**
+ * Per row shape: the key order (localeCompare, as stored hashes were made) and the JSON text
+ * between the values, computed once per shape.
+ */
+const shapes = new Map<string, { order: string[]; glue: string[] }>();
 
-/** Hash of a silver row's business content (timestamps of the load excluded). */
+/**
+ * Hash of a silver row's business content (timestamps of the load excluded): exactly
+ * `rowHash(order.map((k) => [k, row[k]]))`, with the JSON text built here without the pair arrays.
+ */
 export function factHash(row: Record<string, unknown>): string {
   const keys = Object.keys(row);
-  const shape = keys.join(',');
-  let order = keyOrders.get(shape);
-  if (!order) {
-    order = keys.filter((k) => k !== 'updated_at').sort((a, b) => a.localeCompare(b));
-    if (keyOrders.size < 1000) keyOrders.set(shape, order);
+  const key = keys.join(',');
+  let shape = shapes.get(key);
+  if (!shape) {
+    const order = keys.filter((k) => k !== 'updated_at').sort((a, b) => a.localeCompare(b));
+    // JSON.stringify([[k0, v0], [k1, v1]]) = '[[' + "k0" + ',' + v0 + '],[' + "k1" + ',' + v1 + ']]'
+    const glue = order.map((k, i) => (i === 0 ? '[[' : '],[') + JSON.stringify(k) + ',');
+    shape = { order, glue };
+    if (shapes.size < 1000) shapes.set(key, shape);
   }
-  return rowHash(order.map((k) => [k, row[k]]));
+  const { order, glue } = shape;
+  if (order.length === 0) return rowHashOfJson('[]');
+  let json = '';
+  for (let i = 0; i < order.length; i++) {
+    // Inside an array, a value JSON cannot represent (undefined, a function) is written as null.
+    json += glue[i]! + (JSON.stringify(row[order[i]!]) ?? 'null');
+  }
+  return rowHashOfJson(json + ']]');
 }
 
 export { day as utcDay };

@@ -190,8 +190,10 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
       rejectsByReason[r.reason] = (rejectsByReason[r.reason] ?? 0) + 1;
     }
   };
-  const flushRejects = async () => {
-    if (rejects.length === 0) return;
+  /** Rejects are written in batches of at least this many (each insert has a fixed cost), and at the end. */
+  const REJECTS_PER_INSERT = 5000;
+  const flushRejects = async (all: boolean) => {
+    if (rejects.length === 0 || (!all && rejects.length < REJECTS_PER_INSERT)) return;
     const rows = rejects.splice(0).map((r) => ({
       store_id: storeId,
       batch_id: batchId,
@@ -211,7 +213,7 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
   async function writeFacts<E extends FactEntity>(spec: FactSpec<E>, valid: Valid<E>[]) {
     if (valid.length === 0) return;
     // Later duplicates of a key within the chunk: identical → unchanged; different → the later wins.
-    const byKey = new Map<string, { v: Valid<E>; row: Record<string, unknown>; hash: string; version: bigint; dups: Valid<E>[] }>();
+    const byKey = new Map<string, { v: Valid<E>; row: Record<string, unknown>; hash: string; version: bigint; dups: Valid<E>[] | undefined }>();
     for (const v of valid) {
       const row = spec.row(v.rec);
       const hash = factHash(row);
@@ -220,10 +222,10 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
       const key = spec.key(v.rec);
       const prev = byKey.get(key);
       if (prev && (prev.hash === hash || prev.version > version)) {
-        prev.dups.push(v);
+        (prev.dups ??= []).push(v);
         continue;
       }
-      byKey.set(key, { v, row, hash, version, dups: prev ? [...prev.dups, prev.v] : [] });
+      byKey.set(key, { v, row, hash, version, dups: prev ? [...(prev.dups ?? []), prev.v] : undefined });
     }
     const keys = [...byKey.keys()];
     const existing = new Map<string, { hash: string; version: bigint; day: string }>();
@@ -241,18 +243,25 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
     );
     for (const r of rows) existing.set(r.k, { hash: r.h, version: BigInt(r.v), day: r.d });
     const inserts: Record<string, unknown>[] = [];
+    const countOne = (v: Valid<E>, outcome: 'inserted' | 'unchanged') => {
+      if (v.incoming.primary) counts[outcome]++;
+    };
+    // Consecutive rows often share their instant (an invoice's lines): its day is kept.
+    let dayMs = NaN;
+    let dayText = '';
     for (const [key, item] of byKey) {
-      const countOne = (v: Valid<E>, outcome: 'inserted' | 'unchanged') => {
-        if (v.incoming.primary) counts[outcome]++;
-      };
-      for (const d of item.dups) countOne(d, 'unchanged');
+      if (item.dups) for (const d of item.dups) countOne(d, 'unchanged');
       const old = existing.get(key);
       if (old && (spec.immutable || old.hash === item.hash || old.version >= item.version)) {
         countOne(item.v, 'unchanged');
         continue;
       }
       const ms = spec.time(item.v.rec);
-      const newDay = ms === undefined ? '' : new Date(ms).toISOString().slice(0, 10);
+      if (ms !== undefined && ms !== dayMs) {
+        dayMs = ms;
+        dayText = new Date(ms).toISOString().slice(0, 10);
+      }
+      const newDay = ms === undefined ? '' : dayText;
       if (old && spec.daySql && old.day && old.day !== newDay) {
         // The sort-key day changed: remove the row under its old key with a tombstone.
         const oldRows = await wh.query<Record<string, unknown>>(
@@ -262,7 +271,13 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
         for (const o of oldRows) inserts.push({ ...o, version: item.version.toString(), is_deleted: 1, batch_id: batchId });
         affectedDays.add(old.day);
       }
-      inserts.push({ store_id: storeId, ...item.row, batch_id: batchId, version: item.version.toString(), row_hash: item.hash });
+      // The row object is not needed after hashing: it becomes the insert (JSONEachRow is by name).
+      const row = item.row;
+      row.store_id = storeId;
+      row.batch_id = batchId;
+      row.version = item.version.toString();
+      row.row_hash = item.hash;
+      inserts.push(row);
       if (newDay) affectedDays.add(newDay);
       countOne(item.v, 'inserted');
     }
@@ -380,7 +395,7 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
       customers: [...refs('orders').map((v) => v.rec.customer_id), ...refs('events').map((v) => v.rec.customer_id)],
       products: [...refs('order_items').map((v) => v.rec.product_id), ...refs('inventory').map((v) => v.rec.product_id), ...refs('events').map((v) => v.rec.product_id)],
     });
-    await flushRejects();
+    await flushRejects(false);
   }
 
   function count(valid: Valid<Entity>[], outcome: { inserted: Set<unknown> }) {
@@ -391,6 +406,7 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
     }
   }
 
+  let inFlight: Promise<void> | undefined;
   try {
     const mapper = opts.mapper ?? plainMapper(opts.entity);
     // Only a mapper can bring an item's order later in the same batch (a live batch mixing
@@ -398,15 +414,27 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
     // waits in memory.
     const finalChunks = opts.mapper === undefined;
     let chunk: Incoming[] = [];
+    // A full chunk is written (bronze, then validated records) while the next one is read and
+    // mapped: the engine's work overlaps the JS work. One chunk at a time is in flight, in order,
+    // so each chunk's lookups see everything the chunks before it wrote.
     for await (const item of mapper(tee(opts.rows))) {
       chunk.push(item);
       if (chunk.length >= chunkSize) {
-        await flushBronze();
-        await processChunk(chunk, finalChunks);
+        await inFlight;
+        const full = chunk;
         chunk = [];
-        await opts.onProgress?.({ ...counts });
+        const written = flushBronze();
+        inFlight = (async () => {
+          await written;
+          await processChunk(full, finalChunks);
+          await opts.onProgress?.({ ...counts });
+        })();
+        // Awaited before the next chunk or at the end; this only keeps a failure from being reported as unhandled meanwhile.
+        inFlight.catch(() => {});
       }
     }
+    await inFlight;
+    inFlight = undefined;
     await flushBronze();
     await processChunk(chunk, finalChunks);
     // Records that waited for their order get a last chance now that the whole batch is in.
@@ -421,8 +449,9 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
         await writeFacts(FACT_SPECS.payments, await withOrders(pays, true));
         await addInferredMembers(wh, storeId, batchId, { customers: [], products: items.map((v) => v.rec.product_id) });
       }
-      await flushRejects();
+      await flushRejects(true);
     }
+    await flushRejects(true);
     if (counts.read !== counts.inserted + counts.unchanged + counts.rejected) {
       throw new Error(
         `batch ${batchId} does not reconcile: read ${counts.read} ≠ inserted ${counts.inserted} + unchanged ${counts.unchanged} + rejected ${counts.rejected}`,
@@ -432,6 +461,10 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
     await opts.onProgress?.({ ...counts });
     return { batchId, ...counts, affected: { days: [...affectedDays].sort() }, rejectsByReason };
   } catch (err) {
+    // A chunk still being written settles before the batch is marked failed.
+    await inFlight?.catch(() => {});
+    // The rejects found before the failure are kept, as they were before they were written in batches.
+    await flushRejects(true).catch(() => {});
     await writeBatchRow('failed', (err as Error).message.slice(0, 2000)).catch(() => {});
     throw err;
   }

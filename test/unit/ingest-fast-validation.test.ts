@@ -140,3 +140,22 @@ test('factHash (cached key order) equals the hash of the sorted business entries
     assert.notEqual(factHash({ ...row, product_id: 'other' }), expected);
   }
 });
+
+test('factHash builds the same JSON as rowHash over [key, value] pairs for every kind of value, and rowHash is SHA-256 of that JSON', async () => {
+  const { createHash } = await import('node:crypto');
+  const independent = (values: unknown[]) => createHash('sha256').update(JSON.stringify(values)).digest().readBigUInt64BE(0).toString();
+  const rows: Record<string, unknown>[] = [
+    {},
+    { updated_at: 'only' },
+    { a: null, b: undefined, c: '', d: 0, e: -1.5, f: true, g: 'quote " backslash \\ newline \n é ✓' },
+    { z: { nested: [1, { x: null }] }, y: [undefined, 2], x: new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6)), w: () => 1, updated_at: 'ignored' },
+    { Order_ID: 'o', order_id: 'p', 'line number': 3, ä: 'umlaut sorts by localeCompare' },
+  ];
+  for (const row of rows) {
+    const order = Object.keys(row).filter((k) => k !== 'updated_at').sort((a, b) => a.localeCompare(b));
+    const expected = independent(order.map((k) => [k, row[k]]));
+    assert.equal(factHash(row), expected, JSON.stringify(Object.keys(row)));
+    assert.equal(factHash({ ...row }), expected, 'second call (cached shape) too');
+    assert.equal(rowHash(order.map((k) => [k, row[k]])), expected);
+  }
+});

@@ -107,6 +107,19 @@ const EU_LIKE = /^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}
  * Times without a zone are wall-clock time in `timeZone`.
  */
 export function timestamp(v: unknown, timeZone: string): number {
+  // Consecutive records often carry the same time text (an invoice's lines): the last success is kept.
+  if (typeof v === 'string' && v === lastTimestamp.text && timeZone === lastTimestamp.zone) return lastTimestamp.ms;
+  const ms = parseTimestamp(v, timeZone);
+  if (typeof v === 'string') {
+    lastTimestamp.text = v;
+    lastTimestamp.zone = timeZone;
+    lastTimestamp.ms = ms;
+  }
+  return ms;
+}
+const lastTimestamp: { text: string | undefined; zone: string; ms: number } = { text: undefined, zone: '', ms: 0 };
+
+function parseTimestamp(v: unknown, timeZone: string): number {
   if (v instanceof Date) {
     if (Number.isNaN(v.getTime())) throw new ValueProblem('invalid_value', 'invalid date');
     return v.getTime();
@@ -158,8 +171,15 @@ export function date(v: unknown, timeZone: string): string {
 
 /** ClickHouse DateTime64(3) text for an epoch ms. */
 export function chDateTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  // A row usually formats the same instant more than once (created_at, updated_at): the last one is kept.
+  if (ms === lastDateTime.ms) return lastDateTime.text;
+  const iso = new Date(ms).toISOString();
+  const text = iso.length === 24 ? iso.slice(0, 10) + ' ' + iso.slice(11, 23) : iso.replace('T', ' ').replace('Z', '');
+  lastDateTime.ms = ms;
+  lastDateTime.text = text;
+  return text;
 }
+const lastDateTime = { ms: NaN, text: '' };
 
 export function oneOf<T extends string>(v: unknown, allowed: readonly T[], aliases: Record<string, T> = {}): T {
   const s = text(v).toLowerCase().replace(/[\s-]+/g, '_');
