@@ -171,7 +171,10 @@ test('the events worker micro-batches concurrent POSTs: every batch acknowledged
     const jobs = await Promise.all(answers.map((a) => app.services.queues.events.getJob(a.jobId)));
     const states = await Promise.all(jobs.map((j) => j!.getState()));
     if (states.every((s) => s === 'completed')) {
-      results = jobs.map((j) => j!.returnvalue as BatchResult);
+      // Read the jobs again: a job fetched before it completed has no return value yet.
+      const done = await Promise.all(answers.map((a) => app.services.queues.events.getJob(a.jobId)));
+      results = done.map((j) => j!.returnvalue as BatchResult);
+      assert.ok(results.every((r) => r !== null && typeof r === 'object'), 'every completed job returns its batch result');
       break;
     }
     assert.ok(!states.includes('failed'), 'no job fails');
