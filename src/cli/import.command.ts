@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { NO_API_KEY_MESSAGE, cliApiKey, defaultIO, serverBaseUrl, unreachableMessage, type CommandIO } from './server-connection.js';
 
 const HELP = `Usage: ecomm import <file> [options]
 
@@ -24,30 +25,12 @@ Environment: ECOMM_URL (default http://localhost:4000), ECOMM_API_KEY (default: 
 file DATA_DIR/admin-key, DATA_DIR default ./.data).
 `;
 
-export interface CommandIO {
-  out: (s: string) => void;
-  err: (s: string) => void;
-  isTTY: boolean;
-}
-
-const defaultIO: CommandIO = {
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
-  isTTY: !!process.stderr.isTTY,
-};
-
 const fmt = (n: number) => n.toLocaleString('en-US');
 
 function bar(fraction: number, width = 24): string {
   const f = Math.max(0, Math.min(1, fraction));
   const full = Math.round(f * width);
   return '[' + '#'.repeat(full) + '.'.repeat(width - full) + `] ${String(Math.floor(f * 100)).padStart(3)}%`;
-}
-
-function apiKey(): string | undefined {
-  if (process.env.ECOMM_API_KEY) return process.env.ECOMM_API_KEY;
-  const file = path.resolve(process.env.DATA_DIR || './.data', 'admin-key');
-  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined;
 }
 
 interface JobView {
@@ -100,10 +83,10 @@ export async function importCommand(args: string[], io: CommandIO = defaultIO): 
     io.err(`Cannot read ${file}: no such file.\n`);
     return 2;
   }
-  const base = (process.env.ECOMM_URL || 'http://localhost:4000').replace(/\/$/, '');
-  const key = apiKey();
+  const base = serverBaseUrl();
+  const key = cliApiKey();
   if (!key) {
-    io.err('No API key: set ECOMM_API_KEY, or run where DATA_DIR/admin-key exists (created by `npm start`).\n');
+    io.err(NO_API_KEY_MESSAGE);
     return 2;
   }
   const q = new URLSearchParams({ filename: path.basename(file) });
@@ -131,7 +114,7 @@ export async function importCommand(args: string[], io: CommandIO = defaultIO): 
       duplex: 'half',
     } as RequestInit);
   } catch (err) {
-    io.err(`\nCannot reach the server at ${base}: ${(err as Error).cause ?? (err as Error).message}. Is it running (npm start)? Set ECOMM_URL for another server.\n`);
+    io.err('\n' + unreachableMessage(base, err));
     return 1;
   }
   if (io.isTTY) io.err('\n');

@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { CommandIO } from './import.command.js';
+import { NO_API_KEY_MESSAGE, cliApiKey, defaultIO, serverBaseUrl, unreachableMessage, type CommandIO } from './server-connection.js';
 
 const HELP = `Usage: ecomm rebuild [--store S] [--from YYYY-MM-DD --to YYYY-MM-DD] [--no-wait]
 
@@ -19,18 +17,6 @@ Options:
 Environment: ECOMM_URL (default http://localhost:4000), ECOMM_API_KEY (default: the admin key
 file DATA_DIR/admin-key, DATA_DIR default ./.data).
 `;
-
-const defaultIO: CommandIO = {
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
-  isTTY: !!process.stderr.isTTY,
-};
-
-function apiKey(): string | undefined {
-  if (process.env.ECOMM_API_KEY) return process.env.ECOMM_API_KEY;
-  const file = path.resolve(process.env.DATA_DIR || './.data', 'admin-key');
-  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined;
-}
 
 interface StepView {
   step: string;
@@ -89,10 +75,10 @@ export async function rebuildCommand(args: string[], io: CommandIO = defaultIO):
     io.err(`Give both --from and --to, or neither (the whole history).\n`);
     return 2;
   }
-  const base = (process.env.ECOMM_URL || 'http://localhost:4000').replace(/\/$/, '');
-  const key = apiKey();
+  const base = serverBaseUrl();
+  const key = cliApiKey();
   if (!key) {
-    io.err('No API key: set ECOMM_API_KEY, or run where DATA_DIR/admin-key exists (created by `npm start`).\n');
+    io.err(NO_API_KEY_MESSAGE);
     return 2;
   }
   const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
@@ -100,7 +86,7 @@ export async function rebuildCommand(args: string[], io: CommandIO = defaultIO):
   try {
     res = await fetch(`${base}/v1/rebuild`, { method: 'POST', headers, body: JSON.stringify({ store: values.store, from: values.from, to: values.to }) });
   } catch (err) {
-    io.err(`Cannot reach the server at ${base}: ${(err as Error).cause ?? (err as Error).message}. Is it running (npm start)? Set ECOMM_URL for another server.\n`);
+    io.err(unreachableMessage(base, err));
     return 1;
   }
   const answer = (await res.json().catch(() => ({}))) as RebuildAnswer;
