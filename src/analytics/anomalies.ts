@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Warehouse } from '../warehouse/client.js';
+import { storeTimezone } from '../warehouse/sales-lines.js';
 
 /**
  * Anomaly detection on daily KPI series (issue 4, item 3).
@@ -237,11 +238,6 @@ export function metricScale(metric: string): number {
   return metric === 'orders' ? 2 : metric === 'net_revenue' || metric === 'average_order_value' ? 4 : 6;
 }
 
-/** The store's time zone from dim_store (UTC when the store is unknown or has none). */
-export async function storeTimezone(wh: Warehouse, storeId: string): Promise<string> {
-  const rows = await wh.query<{ timezone: string }>('SELECT timezone FROM dim_store FINAL WHERE store_id = {store:String}', { store: storeId });
-  return rows[0]?.timezone || 'UTC';
-}
 
 // --- loading the series ----------------------------------------------------------------------------
 

@@ -39,13 +39,7 @@ export function newResultId(runId: string): string {
   return `${runId}#${randomUUID()}`;
 }
 
-/** The store's IANA time zone (dim_store); UTC for a store not registered. */
-export async function storeTimezone(wh: Warehouse, storeId: string): Promise<string> {
-  const rows = await wh.query<{ timezone: string }>('SELECT timezone FROM dim_store FINAL WHERE store_id = {store:String}', {
-    store: storeId,
-  });
-  return rows[0]?.timezone || 'UTC';
-}
+export { storeTimezone } from '../warehouse/sales-lines.js';
 
 /** The store-local calendar day (YYYY-MM-DD) of an instant. */
 export async function localDate(wh: Warehouse, ms: number, timezone: string): Promise<string> {

@@ -6,6 +6,7 @@ import type { Services } from '../app/services.js';
 import type { Warehouse } from '../warehouse/client.js';
 import { QUEUE_PREFIX } from './queues.js';
 import { recordRun, type RunScope } from './run-recorder.js';
+import { storeTimezone } from '../ingest/stores.js';
 
 /**
  * The analytics flow: after data changes, the gold layer of the affected (store, local days) is
@@ -121,25 +122,6 @@ export function dateRanges(dates: readonly string[]): Array<{ from: string; to: 
   return out;
 }
 
-/** The store's time zone (dim_store), or the fallback for an unknown store. */
-export async function storeTimezone(wh: Warehouse, storeId: string, fallback: string): Promise<string> {
-  const rows = await wh.query<{ timezone: string }>('SELECT timezone FROM dim_store FINAL WHERE store_id = {store:String}', { store: storeId });
-  return rows[0]?.timezone || fallback;
-}
-
-/** How long a store's time zone is trusted by the ingest hook (a changed zone applies within this). */
-const TIMEZONE_TTL_MS = 30_000;
-const timezones = new Map<string, { tz: string; at: number }>();
-
-/** storeTimezone with a short in-process cache: the hook runs for every live batch. */
-async function cachedTimezone(wh: Warehouse, storeId: string, fallback: string): Promise<string> {
-  const hit = timezones.get(storeId);
-  if (hit && Date.now() - hit.at < TIMEZONE_TTL_MS) return hit.tz;
-  const tz = await storeTimezone(wh, storeId, fallback);
-  if (timezones.size > 10_000) timezones.clear();
-  timezones.set(storeId, { tz, at: Date.now() });
-  return tz;
-}
 
 /** Every known store: registered ones and any with facts. */
 export async function allStores(wh: Warehouse): Promise<string[]> {
@@ -239,7 +221,8 @@ export async function scheduleAnalytics(
   opts: { debounceMs?: number } = {},
 ): Promise<{ dates: string[]; triggerJobId?: string }> {
   if (utcDays.length === 0) return { dates: [] };
-  const timezone = await cachedTimezone(services.warehouse, storeId, services.config.DEFAULT_TIMEZONE);
+  // Cached for 30 s (src/ingest/stores.ts): this hook runs for every live batch.
+  const timezone = await storeTimezone(services.warehouse, storeId, services.config.DEFAULT_TIMEZONE);
   const dates = localDatesOfUtcDays(utcDays, timezone);
   const redis = services.redis;
   // Order matters (see above): add the dates first, then read the generation.

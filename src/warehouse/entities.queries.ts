@@ -100,11 +100,7 @@ export async function listStoreIds(wh: Warehouse): Promise<string[]> {
   return rows.map((r) => r.store_id);
 }
 
-/** The store's IANA time zone; `fallback` when the store is unknown or has none. */
-export async function storeTimezone(wh: Warehouse, storeId: string, fallback: string): Promise<string> {
-  const rows = await wh.query<{ timezone: string }>('SELECT timezone FROM dim_store FINAL WHERE store_id = {store:String} LIMIT 1', { store: storeId });
-  return rows[0]?.timezone || fallback;
-}
+export { storeTimezone } from './sales-lines.js';
 
 const ORDER_COLUMNS = `order_id, order_kind, customer_id, status, toString(created_at) AS created_at_text,
   if(isNull(shipped_at), NULL, toString(shipped_at)) AS shipped_at_text,
