@@ -8,6 +8,8 @@ import { ONLINE_RETAIL_FORMAT } from '../ingest/formats/online-retail.js';
 import { onlineRetailMapper } from '../ingest/mappers.js';
 import { ensureStore } from '../ingest/stores.js';
 import { afterBatchCommitted } from './analytics.flow.js';
+import { importOnlineRetailInEngine } from '../ingest/formats/online-retail-sql.js';
+import { stat } from 'node:fs/promises';
 
 /** Imports one uploaded file (queue `ingest`). */
 export const IMPORT_JOB = 'import-file';
@@ -53,13 +55,53 @@ export interface ImportProgress {
   totalBytes: number;
 }
 
-export async function runImportJob(services: Services, job: Job): Promise<BatchResult> {
+/**
+ * The Online Retail format executed by the engine (src/ingest/formats/online-retail-sql.ts): the same
+ * stored rows, many times faster. `undefined` when the file needs the streaming reader (the engine
+ * path then wrote nothing).
+ */
+async function importInEngine(services: Services, job: Job, p: ImportPayload, timezone: string): Promise<ImportResult | undefined> {
+  const totalBytes = (await stat(p.path)).size;
+  let result: BatchResult | undefined;
+  try {
+    result = await importOnlineRetailInEngine({
+      wh: services.warehouse,
+      storeId: p.storeId,
+      batchId: `${job.id}__${job.attemptsMade + 1}`,
+      path: p.path,
+      source: p.fileName,
+      contentHash: p.contentHash,
+      jobId: job.id,
+      timezone,
+      retentionDays: services.config.RAW_RETENTION_DAYS,
+      encoding: p.encoding,
+      // The engine reads the whole file in its first step: the bytes count as read from then on.
+      onProgress: (c) => job.updateProgress({ ...c, bytesRead: totalBytes, totalBytes } satisfies ImportProgress as unknown as object),
+    });
+  } catch (err) {
+    if (err instanceof UnsupportedFileError) throw new UnrecoverableError(err.message);
+    throw err;
+  }
+  if (!result) return undefined;
+  services.log.info({ jobId: job.id, batchId: result.batchId, read: result.read, inserted: result.inserted, unchanged: result.unchanged, rejected: result.rejected, engine: true }, 'import finished');
+  await afterBatchCommitted(services, p.storeId, result);
+  return { ...result, reader: 'engine' };
+}
+
+/** The job's result: the batch, and which reader ran it (`engine`: the engine import of the Online Retail format). */
+export type ImportResult = BatchResult & { reader: 'engine' | 'stream' };
+
+export async function runImportJob(services: Services, job: Job): Promise<ImportResult> {
   const parsed = importPayload.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`invalid import job: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const p = parsed.data;
   const { config, warehouse: wh } = services;
   const store = await ensureStore(wh, p.storeId, config.DEFAULT_TIMEZONE);
   const online = p.format === ONLINE_RETAIL_FORMAT;
+  if (online && !p.mapping && p.sheet === undefined && (p.delimiter === undefined || p.delimiter === ',')) {
+    const result = await importInEngine(services, job, p, p.timezone ?? store.timezone);
+    if (result) return result;
+  }
   let stream;
   try {
     stream = await openRecordStream(p.path, {
@@ -109,5 +151,5 @@ export async function runImportJob(services: Services, job: Job): Promise<BatchR
   services.log.info({ jobId: job.id, batchId: result.batchId, read: result.read, inserted: result.inserted, unchanged: result.unchanged, rejected: result.rejected }, 'import finished');
   // The batch committed: aggregate exactly the affected days (coalesced per store; never throws).
   await afterBatchCommitted(services, p.storeId, result);
-  return result;
+  return { ...result, reader: 'stream' };
 }

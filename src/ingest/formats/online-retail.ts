@@ -98,11 +98,11 @@ export const MERCHANDISE_CATEGORY = 'uncategorized';
 /** Money and prices are integers of this many units per currency unit (4 decimals, Decimal(18,4)). */
 export const MONEY_SCALE = 10_000n;
 /** Largest magnitude Decimal(18,4) holds, in scaled units. */
-const MONEY_LIMIT = 10n ** 18n;
+export const MONEY_LIMIT = 10n ** 18n;
 /** The pipeline's bound on an order item's quantity (|quantity| ≤ 2e9, stored as Int32). */
-const QUANTITY_LIMIT = 2_000_000_000;
+export const QUANTITY_LIMIT = 2_000_000_000;
 /** The pipeline's bound on the length of an id (order, product, customer). */
-const ID_LIMIT = 200;
+export const ID_LIMIT = 200;
 
 /** `'2.55'` → 25500n (ten-thousandths). Undefined when not a plain decimal or finer than 4 decimals. */
 export function parseMoney(text: string): bigint | undefined {
@@ -143,7 +143,7 @@ export function formatMoney(v: bigint | number): string {
  * shop, and much cheaper), a BigInt beyond. Products and sums of safe integers that come out as safe
  * integers are exact, so each operation checks and falls back to BigInt.
  */
-type Scaled = number | bigint;
+export type Scaled = number | bigint;
 
 function scaled(v: bigint): Scaled {
   return v >= -9_007_199_254_740_991n && v <= 9_007_199_254_740_991n ? Number(v) : v;
@@ -317,10 +317,31 @@ function text(v: unknown): string {
   return String(v);
 }
 
+/**
+ * The reject messages of the rules, one place for both implementations (the streaming mapper below
+ * and the SQL import in ./online-retail-sql.ts).
+ */
+export const REJECT_MESSAGES = {
+  empty: (header: string) => `${header} is empty`,
+  tooLong: (header: string) => `${header} is longer than ${ID_LIMIT} characters`,
+  invalidQuantity: (trimmed: string) => `Quantity is not a whole number between -2000000000 and 2000000000: ${JSON.stringify(trimmed)}`,
+  zeroQuantity: 'Quantity is 0 (a line must sell or cancel something)',
+  invalidDate: (raw: string) => `InvoiceDate is not a valid M/D/YYYY H:MM date and time: ${JSON.stringify(raw)}`,
+  invalidPrice: (raw: string) => `UnitPrice is not a decimal number with at most 4 decimals: ${JSON.stringify(raw)}`,
+  amountTooLarge: 'Quantity × UnitPrice does not fit Decimal(18,4)',
+  unknownCountry: (raw: string) => `unknown country: ${JSON.stringify(raw)}`,
+  unknownInvoiceType: (invoiceNo: string) => `InvoiceNo ${JSON.stringify(invoiceNo)} is neither a sale (digits) nor a cancellation (C + digits)`,
+  duplicate: 'the line exactly repeats an earlier line of the file',
+  negativePrice: (trimmed: string) => `negative UnitPrice ${trimmed}`,
+  negativeQuantity: (quantity: number) => `negative Quantity ${quantity} outside a cancellation (stock adjustment)`,
+  positiveInCancellation: (quantity: number, invoiceNo: string) => `positive Quantity ${quantity} in cancellation ${invoiceNo}`,
+} as const;
+
 // ---------------------------------------------------------------------------------------------
 // The mapper
 
-interface OrderState {
+/** An invoice as the accepted lines define it (the first accepted line gives its time, customer, country). */
+export interface OrderState {
   order_id: string;
   kind: 'sale' | 'refund';
   customer_id: string;
@@ -332,7 +353,8 @@ interface OrderState {
   sum: Scaled;
 }
 
-interface ProductState {
+/** A stock code as the accepted lines define it. */
+export interface ProductState {
   product_id: string;
   merchandise: boolean;
   name: string;
@@ -395,34 +417,34 @@ export class OnlineRetailMapper {
 
     // 1. required columns
     for (const [key, header] of REQUIRED) {
-      if (text(f[key]).trim() === '') return reject('missing_field', header, `${header} is empty`);
+      if (text(f[key]).trim() === '') return reject('missing_field', header, REJECT_MESSAGES.empty(header));
     }
     const invoiceNo = text(f.invoiceno).trim();
     const productId = normalizeStockCode(f.stockcode);
 
     // 2. values
-    if (invoiceNo.length > ID_LIMIT) return reject('invalid_value', 'InvoiceNo', `InvoiceNo is longer than ${ID_LIMIT} characters`);
-    if (productId.length > ID_LIMIT) return reject('invalid_value', 'StockCode', `StockCode is longer than ${ID_LIMIT} characters`);
+    if (invoiceNo.length > ID_LIMIT) return reject('invalid_value', 'InvoiceNo', REJECT_MESSAGES.tooLong('InvoiceNo'));
+    if (productId.length > ID_LIMIT) return reject('invalid_value', 'StockCode', REJECT_MESSAGES.tooLong('StockCode'));
     const customerId = normalizeCustomerId(f.customerid);
-    if (customerId.length > ID_LIMIT) return reject('invalid_value', 'CustomerID', `CustomerID is longer than ${ID_LIMIT} characters`);
+    if (customerId.length > ID_LIMIT) return reject('invalid_value', 'CustomerID', REJECT_MESSAGES.tooLong('CustomerID'));
     const qText = text(f.quantity).trim();
     if (!/^[+-]?\d+$/.test(qText) || Math.abs(Number(qText)) > QUANTITY_LIMIT) {
-      return reject('invalid_value', 'Quantity', `Quantity is not a whole number between -2000000000 and 2000000000: ${JSON.stringify(qText)}`);
+      return reject('invalid_value', 'Quantity', REJECT_MESSAGES.invalidQuantity(qText));
     }
     const quantity = Number(qText);
-    if (quantity === 0) return reject('invalid_value', 'Quantity', 'Quantity is 0 (a line must sell or cancel something)');
+    if (quantity === 0) return reject('invalid_value', 'Quantity', REJECT_MESSAGES.zeroQuantity);
     const createdMs = this.instant(f.invoicedate);
     if (createdMs === undefined) {
-      return reject('invalid_value', 'InvoiceDate', `InvoiceDate is not a valid M/D/YYYY H:MM date and time: ${JSON.stringify(text(f.invoicedate))}`);
+      return reject('invalid_value', 'InvoiceDate', REJECT_MESSAGES.invalidDate(text(f.invoicedate)));
     }
     const price = this.price(f.unitprice);
     if (price === undefined) {
-      return reject('invalid_value', 'UnitPrice', `UnitPrice is not a decimal number with at most 4 decimals: ${JSON.stringify(text(f.unitprice))}`);
+      return reject('invalid_value', 'UnitPrice', REJECT_MESSAGES.invalidPrice(text(f.unitprice)));
     }
     const amount = mulScaled(quantity, price.value);
-    if (tooLarge(amount)) return reject('invalid_value', 'UnitPrice', 'Quantity × UnitPrice does not fit Decimal(18,4)');
+    if (tooLarge(amount)) return reject('invalid_value', 'UnitPrice', REJECT_MESSAGES.amountTooLarge);
     const country = this.country(f.country);
-    if (country === undefined) return reject('invalid_value', 'Country', `unknown country: ${JSON.stringify(text(f.country))}`);
+    if (country === undefined) return reject('invalid_value', 'Country', REJECT_MESSAGES.unknownCountry(text(f.country)));
 
     // 3. invoice type
     const type = invoiceType(invoiceNo);
@@ -430,20 +452,20 @@ export class OnlineRetailMapper {
       return reject(
         'unknown_invoice_type',
         'InvoiceNo',
-        `InvoiceNo ${JSON.stringify(invoiceNo)} is neither a sale (digits) nor a cancellation (C + digits)`,
+        REJECT_MESSAGES.unknownInvoiceType(invoiceNo),
       );
     }
 
     // 4. exact repeat of an earlier line
-    if (!this.seen.add(lineHash(f))) return reject('duplicate', '', 'the line exactly repeats an earlier line of the file');
+    if (!this.seen.add(lineHash(f))) return reject('duplicate', '', REJECT_MESSAGES.duplicate);
 
     // 5. signs
-    if (price.value < 0) return reject('negative_price', 'UnitPrice', `negative UnitPrice ${text(f.unitprice).trim()}`);
+    if (price.value < 0) return reject('negative_price', 'UnitPrice', REJECT_MESSAGES.negativePrice(text(f.unitprice).trim()));
     if (type === 'sale' && quantity < 0) {
-      return reject('negative_quantity', 'Quantity', `negative Quantity ${quantity} outside a cancellation (stock adjustment)`);
+      return reject('negative_quantity', 'Quantity', REJECT_MESSAGES.negativeQuantity(quantity));
     }
     if (type === 'cancellation' && quantity > 0) {
-      return reject('positive_quantity_in_cancellation', 'Quantity', `positive Quantity ${quantity} in cancellation ${invoiceNo}`);
+      return reject('positive_quantity_in_cancellation', 'Quantity', REJECT_MESSAGES.positiveInCancellation(quantity, invoiceNo));
     }
 
     // accepted
@@ -498,60 +520,7 @@ export class OnlineRetailMapper {
   finish(): MappedRecord[] {
     if (this.finished) throw new Error('OnlineRetailMapper: finish called twice');
     this.finished = true;
-    const out: MappedRecord[] = [];
-    const byCustomer = new Map<string, OrderState[]>();
-    for (const o of this.orders.values()) {
-      const refund = o.kind === 'refund';
-      out.push({
-        entity: 'orders',
-        rowNumber: o.rowNumber,
-        record: {
-          order_id: o.order_id,
-          order_kind: o.kind,
-          customer_id: o.customer_id,
-          status: refund ? 'cancelled' : 'completed',
-          created_at: o.created_at,
-          channel: 'web',
-          country: o.country,
-          currency: ONLINE_RETAIL_CURRENCY,
-          gross: formatMoney(o.sum),
-          discount: '0',
-          shipping: '0',
-          tax: '0',
-          net: formatMoney(o.sum),
-          refunded: refund ? formatMoney(-o.sum) : '0',
-        },
-      });
-      if (o.customer_id !== '') {
-        let list = byCustomer.get(o.customer_id);
-        if (!list) byCustomer.set(o.customer_id, (list = []));
-        list.push(o);
-      }
-    }
-
-    const versions: CustomerVersion[] = [];
-    for (const [customerId, list] of byCustomer) versions.push(...customerVersions(customerId, list));
-    versions.sort((a, b) => a.validFromMs - b.validFromMs || a.rowNumber - b.rowNumber);
-    for (const v of versions) {
-      out.push({
-        entity: 'customers',
-        rowNumber: v.rowNumber,
-        record: { customer_id: v.customer_id, valid_from: v.valid_from, country: v.country, name: '', segment: '' },
-      });
-    }
-
-    for (const p of this.products.values()) {
-      out.push({
-        entity: 'products',
-        rowNumber: p.rowNumber,
-        record: {
-          product_id: p.product_id,
-          sku: p.product_id,
-          name: p.name,
-          category: p.merchandise ? MERCHANDISE_CATEGORY : NON_MERCHANDISE_CATEGORY,
-        },
-      });
-    }
+    const out = derivedRecords(this.orders.values(), this.products.values());
     this.seen.clear();
     this.orders.clear();
     this.products.clear();
@@ -597,6 +566,70 @@ export class OnlineRetailMapper {
     }
     return ms;
   }
+}
+
+/**
+ * The records derived from the accepted lines, as {@link OnlineRetailMapper.finish} emits them: the
+ * orders (in the given order), the customers' SCD2 versions (by valid_from) and the products (in the
+ * given order). Also used by the SQL import (./online-retail-sql.ts), which computes the states in
+ * the engine.
+ */
+export function derivedRecords(orders: Iterable<OrderState>, products: Iterable<ProductState>): MappedRecord[] {
+  const out: MappedRecord[] = [];
+  const byCustomer = new Map<string, OrderState[]>();
+  for (const o of orders) {
+    const refund = o.kind === 'refund';
+    out.push({
+      entity: 'orders',
+      rowNumber: o.rowNumber,
+      record: {
+        order_id: o.order_id,
+        order_kind: o.kind,
+        customer_id: o.customer_id,
+        status: refund ? 'cancelled' : 'completed',
+        created_at: o.created_at,
+        channel: 'web',
+        country: o.country,
+        currency: ONLINE_RETAIL_CURRENCY,
+        gross: formatMoney(o.sum),
+        discount: '0',
+        shipping: '0',
+        tax: '0',
+        net: formatMoney(o.sum),
+        refunded: refund ? formatMoney(-o.sum) : '0',
+      },
+    });
+    if (o.customer_id !== '') {
+      let list = byCustomer.get(o.customer_id);
+      if (!list) byCustomer.set(o.customer_id, (list = []));
+      list.push(o);
+    }
+  }
+
+  const versions: CustomerVersion[] = [];
+  for (const [customerId, list] of byCustomer) versions.push(...customerVersions(customerId, list));
+  versions.sort((a, b) => a.validFromMs - b.validFromMs || a.rowNumber - b.rowNumber);
+  for (const v of versions) {
+    out.push({
+      entity: 'customers',
+      rowNumber: v.rowNumber,
+      record: { customer_id: v.customer_id, valid_from: v.valid_from, country: v.country, name: '', segment: '' },
+    });
+  }
+
+  for (const p of products) {
+    out.push({
+      entity: 'products',
+      rowNumber: p.rowNumber,
+      record: {
+        product_id: p.product_id,
+        sku: p.product_id,
+        name: p.name,
+        category: p.merchandise ? MERCHANDISE_CATEGORY : NON_MERCHANDISE_CATEGORY,
+      },
+    });
+  }
+  return out;
 }
 
 /** One-shot hashing (Node ≥ 20.12 has crypto.hash, much cheaper than createHash for short input). */
