@@ -92,6 +92,8 @@ interface Shape {
   badUnquoted: number;
   oddQuotes: number;
   innerCr: number;
+  quotedRows: string[];
+  quotedLines: string[];
 }
 
 /**
@@ -118,7 +120,9 @@ export async function importOnlineRetailInEngine(opts: EngineImportOptions): Pro
             anyIf(l, _row_number = 0) AS header,
             toUInt64(countIf(_row_number > 0 AND position(l, '"') = 0 AND NOT ${SKIPPED_LINE} AND length(splitByChar(',', l)) != 8)) AS badUnquoted,
             toUInt64(countIf((length(l) - length(replaceAll(l, '"', ''))) % 2 = 1)) AS oddQuotes,
-            toUInt64(countIf(position(l, '\\r') > 0)) AS innerCr
+            toUInt64(countIf(position(l, '\\r') > 0)) AS innerCr,
+            groupArrayIf(toString(_row_number), _row_number > 0 AND position(l, '"') > 0) AS quotedRows,
+            groupArrayIf(l, _row_number > 0 AND position(l, '"') > 0) AS quotedLines
        FROM (${sqlLines})`,
     fileParams,
   );
@@ -129,15 +133,11 @@ export async function importOnlineRetailInEngine(opts: EngineImportOptions): Pro
     return undefined;
   }
   // Lines with quotes are split by the CSV reader's own function.
-  const quoted = await wh.query<{ n: string; l: string }>(
-    `SELECT toString(_row_number) AS n, l FROM (${sqlLines}) WHERE _row_number > 0 AND position(l, '"') > 0`,
-    fileParams,
-  );
   const quotedFields: Record<string, unknown>[] = [];
-  for (const q of quoted) {
-    const values = splitFields(q.l, ',');
+  for (let i = 0; i < shape.quotedLines.length; i++) {
+    const values = splitFields(shape.quotedLines[i]!, ',');
     if (values.length !== COLUMNS.length || values.every((v) => v === '')) return undefined;
-    const row: Record<string, unknown> = { batch_id: batchId, row_number: q.n };
+    const row: Record<string, unknown> = { batch_id: batchId, row_number: shape.quotedRows[i] };
     COLUMNS.forEach((c, i) => (row[c] = values[i]));
     quotedFields.push(row);
   }
@@ -373,11 +373,15 @@ const FIELDS = `(
  * The lines that exactly repeat an earlier line (all fields equal, untrimmed): every line of a group
  * of equal lines but the first. Lines with equal fields share the outcome of the rules before the
  * duplicate rule, so among the lines that pass them these are exactly the mapper's duplicates.
+ * A 64-bit hash finds the candidates cheaply; the groups are then formed on the fields themselves,
+ * so a hash collision cannot make two different lines duplicates.
  */
+const FIELD_LIST = COLUMNS.join(', ');
 const REPEATS = `
   SELECT arrayJoin(arrayPopFront(arraySort(groupArray(row_number))))
     FROM ${FIELDS}
-   GROUP BY sipHash128(${COLUMNS.join(', ')})
+   WHERE cityHash64(${FIELD_LIST}) IN (SELECT h FROM (SELECT cityHash64(${FIELD_LIST}) AS h FROM ${FIELDS}) GROUP BY h HAVING count() > 1)
+   GROUP BY ${FIELD_LIST}
   HAVING count() > 1`;
 
 /** A staged item whose stored row has another day (its sort key): the stored row gets a tombstone. */
