@@ -57,7 +57,9 @@ CREATE TABLE IF NOT EXISTS staging_online_retail_lines
     product_json String,
     merchandise  UInt8,
     customer_id  String,
+    customer_json String,
     country      String,
+    country_json String,
     description  String,
     quantity     Int64,
     price_units  Int64,                      -- unit price, ten-thousandths
@@ -90,3 +92,24 @@ CREATE TABLE IF NOT EXISTS staging_online_retail_items
 ENGINE = MergeTree
 PARTITION BY batch_id
 ORDER BY row_number;
+
+-- The orders of the accepted lines (one per invoice) as they will be stored, with the stored row of
+-- the same order (if any).
+CREATE TABLE IF NOT EXISTS staging_online_retail_orders
+(
+    batch_id     String,
+    first_row    UInt64,                     -- the invoice's first accepted line
+    order_id     String,
+    order_kind   LowCardinality(String),
+    customer_id  String,
+    country      String,
+    created_at   DateTime64(3, 'UTC'),
+    gross        Decimal(18, 4),
+    refunded     Decimal(18, 4),
+    row_hash     UInt64,
+    old_hash     UInt64,
+    old_day      String
+)
+ENGINE = MergeTree
+PARTITION BY batch_id
+ORDER BY first_row;

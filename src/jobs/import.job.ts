@@ -62,7 +62,7 @@ export interface ImportProgress {
  */
 async function importInEngine(services: Services, job: Job, p: ImportPayload, timezone: string): Promise<ImportResult | undefined> {
   const totalBytes = (await stat(p.path)).size;
-  let result: BatchResult | undefined;
+  let result: Awaited<ReturnType<typeof importOnlineRetailInEngine>>;
   try {
     result = await importOnlineRetailInEngine({
       wh: services.warehouse,
@@ -83,7 +83,10 @@ async function importInEngine(services: Services, job: Job, p: ImportPayload, ti
     throw err;
   }
   if (!result) return undefined;
-  services.log.info({ jobId: job.id, batchId: result.batchId, read: result.read, inserted: result.inserted, unchanged: result.unchanged, rejected: result.rejected, engine: true }, 'import finished');
+  services.log.info(
+    { jobId: job.id, batchId: result.batchId, read: result.read, inserted: result.inserted, unchanged: result.unchanged, rejected: result.rejected, reader: 'engine', ms: result.timings },
+    'import finished',
+  );
   await afterBatchCommitted(services, p.storeId, result);
   return { ...result, reader: 'engine' };
 }

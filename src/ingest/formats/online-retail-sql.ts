@@ -19,7 +19,8 @@ import type { Warehouse } from '../../warehouse/client.js';
 import { openRecordStream } from '../parsers/index.js';
 import { splitFields } from '../parsers/csv.js';
 import { runBatch, type BatchCounts, type BatchResult, type IncomingRecord } from '../pipeline.js';
-import { toChTime } from '../validate/entities.js';
+import { toChTime, type EntityRecord } from '../validate/entities.js';
+import { ORDER_ITEM_SPEC, ORDER_SPEC } from '../facts.js';
 import { decimal } from '../validate/values.js';
 import { wallClockToUtc, assertTimeZone } from './timezone.js';
 import {
@@ -32,6 +33,7 @@ import {
   MONEY_LIMIT,
   normalizeCustomerId,
   normalizeStockCode,
+  ONLINE_RETAIL_CURRENCY,
   ONLINE_RETAIL_FORMAT,
   parseInvoiceDate,
   parseMoney,
@@ -62,7 +64,7 @@ export interface EngineImportOptions {
 const COLUMNS = ['invoiceno', 'stockcode', 'description', 'quantity', 'invoicedate', 'unitprice', 'customerid', 'country'] as const;
 type Column = (typeof COLUMNS)[number];
 
-const STAGING_TABLES = ['staging_online_retail_fields', 'staging_online_retail_values', 'staging_online_retail_lines', 'staging_online_retail_items'];
+const STAGING_TABLES = ['staging_online_retail_fields', 'staging_online_retail_values', 'staging_online_retail_lines', 'staging_online_retail_items', 'staging_online_retail_orders'];
 
 /**
  * Windows-1252 characters for bytes 0x80–0x9F, as the CSV reader decodes latin1 (src/ingest/parsers/
@@ -101,7 +103,7 @@ interface Shape {
  * the file is not one the engine path reads exactly like the CSV reader (the caller then runs the
  * streaming path).
  */
-export async function importOnlineRetailInEngine(opts: EngineImportOptions): Promise<BatchResult | undefined> {
+export async function importOnlineRetailInEngine(opts: EngineImportOptions): Promise<(BatchResult & { timings: Record<string, number> }) | undefined> {
   const { wh, storeId, batchId } = opts;
   if (wh.engine !== 'embedded') return undefined;
   assertTimeZone(opts.timezone);
@@ -115,6 +117,14 @@ export async function importOnlineRetailInEngine(opts: EngineImportOptions): Pro
 
   const sqlLines = linesSql(encoding, gzip);
   const fileParams = { path: opts.path, c1from: C1_FROM, c1to: C1_TO };
+  // Milliseconds per step, for the job's log and the benchmark.
+  const timings: Record<string, number> = {};
+  let mark = performance.now();
+  const step = (name: string) => {
+    const now = performance.now();
+    timings[name] = Math.round(now - mark);
+    mark = now;
+  };
   const [shape] = await wh.query<Shape>(
     `SELECT toUInt64(count()) AS lines,
             anyIf(l, _row_number = 0) AS header,
@@ -142,6 +152,7 @@ export async function importOnlineRetailInEngine(opts: EngineImportOptions): Pro
     quotedFields.push(row);
   }
 
+  step('check');
   // From here on the batch is written.
   const startedAt = Date.now();
   const versionBase = BigInt(startedAt) * 1_000_000n;
@@ -186,6 +197,7 @@ export async function importOnlineRetailInEngine(opts: EngineImportOptions): Pro
       b,
     );
     counts.read = Number(read);
+    step('bronze');
     await opts.onProgress?.({ ...counts });
 
     // 2. Fields of the lines with quotes (the others are split in SQL, see FIELDS).
@@ -193,13 +205,16 @@ export async function importOnlineRetailInEngine(opts: EngineImportOptions): Pro
 
     // 3. The value rules, once per distinct value.
     await mapValues(wh, storeId, batchId, opts.timezone);
+    step('values');
 
     // 4. The line rules, in the mapper's order: required, values, invoice type, duplicate, signs.
     await classifyLines(wh, storeId, batchId);
+    step('rules');
 
     // 5. Order items: line numbers per invoice in file order, the invoice's time, the row hash, and
     //    the stored row of the same key.
     await buildItems(wh, storeId, batchId);
+    step('items');
     const [outcome] = await wh.query<{ accepted: string; inserted: string; moved: string; rejected: string }>(
       `SELECT (SELECT toString(count()) FROM staging_online_retail_items WHERE batch_id = {batch:String}) AS accepted,
               (SELECT toString(countIf(row_hash != old_hash)) FROM staging_online_retail_items WHERE batch_id = {batch:String}) AS inserted,
@@ -211,11 +226,18 @@ export async function importOnlineRetailInEngine(opts: EngineImportOptions): Pro
     counts.unchanged = Number(outcome!.accepted) - counts.inserted;
     counts.rejected = Number(outcome!.rejected);
     const days = await writeItems(wh, storeId, batchId, versionBase, Number(outcome!.moved) > 0);
+    step('write_items');
     await writeRejects(wh, storeId, batchId, opts.source);
+    step('write_rejects');
     await opts.onProgress?.({ ...counts });
 
-    // 6. Orders, customer versions and products through the pipeline, as the mapper emits them.
-    const derived = await derivedFromLines(wh, batchId);
+    // 6. Orders in SQL as the items; customer versions and products (a few thousand) through the
+    //    pipeline, as the mapper emits them.
+    await buildOrders(wh, storeId, batchId);
+    const orderDays = await writeOrders(wh, storeId, batchId, versionBase);
+    step('orders');
+    const derived = (await derivedFromLines(wh, batchId)).filter((d) => d.entity !== 'orders');
+    step('derive');
     const records: IncomingRecord[] = derived.map((d) => ({
       entity: d.entity,
       rowNumber: d.rowNumber,
@@ -243,6 +265,7 @@ export async function importOnlineRetailInEngine(opts: EngineImportOptions): Pro
       },
     });
 
+    step('customers_products');
     if (counts.read !== counts.inserted + counts.unchanged + counts.rejected) {
       throw new Error(`batch ${batchId} does not reconcile: read ${counts.read} ≠ inserted ${counts.inserted} + unchanged ${counts.unchanged} + rejected ${counts.rejected}`);
     }
@@ -256,8 +279,9 @@ export async function importOnlineRetailInEngine(opts: EngineImportOptions): Pro
     );
     const rejectsByReason: Record<string, number> = {};
     byReason?.reasons.forEach((r, i) => (rejectsByReason[r] = Number(byReason.n[i])));
-    const allDays = [...new Set([...days, ...sub.affected.days])].sort();
-    return { batchId, ...counts, affected: { days: allDays }, rejectsByReason };
+    const allDays = [...new Set([...days, ...orderDays, ...sub.affected.days])].sort();
+    step('finish');
+    return { batchId, ...counts, affected: { days: allDays }, rejectsByReason, timings };
   } catch (err) {
     await writeBatchRow('failed', (err as Error).message.slice(0, 2000), Date.now() * 1000 + 3).catch(() => {});
     throw err;
@@ -318,7 +342,7 @@ async function mapValues(wh: Warehouse, storeId: string, batchId: string, timezo
   }
   for (const raw of distinct!.customerid) {
     const v = normalizeCustomerId(raw);
-    add('customerid', raw, { value: v, flag: v.length > ID_LIMIT ? 1 : 0 });
+    add('customerid', raw, { value: v, json: JSON.stringify(v), flag: v.length > ID_LIMIT ? 1 : 0 });
   }
   for (const raw of distinct!.quantity) {
     const t = raw.trim();
@@ -352,7 +376,7 @@ async function mapValues(wh: Warehouse, storeId: string, batchId: string, timezo
   }
   for (const raw of distinct!.country) {
     const code = countryCode(raw);
-    add('country', raw, { ok: code === undefined ? 0 : 1, value: code ?? '', message: code === undefined ? REJECT_MESSAGES.unknownCountry(raw) : '' });
+    add('country', raw, { ok: code === undefined ? 0 : 1, value: code ?? '', json: JSON.stringify(code ?? ''), message: code === undefined ? REJECT_MESSAGES.unknownCountry(raw) : '' });
   }
   for (const raw of distinct!.description) add('description', raw, { value: raw.trim() });
   await wh.insert('staging_online_retail_values', rows as unknown as Record<string, unknown>[]);
@@ -400,7 +424,7 @@ async function classifyLines(wh: Warehouse, storeId: string, batchId: string): P
   const amountLimit = MONEY_LIMIT.toString();
   await wh.command(
     `INSERT INTO staging_online_retail_lines (batch_id, row_number, reason, field, message, order_id, order_json, invoice_type, product_id,
-                                              product_json, merchandise, customer_id, country, description, quantity, price_units, price_text, amount, line_ms, line_time)
+                                              product_json, merchandise, customer_id, customer_json, country, country_json, description, quantity, price_units, price_text, amount, line_ms, line_time)
      SELECT {batch:String}, row_number,
             multiIf(pre != '', pre, dup > 1, 'duplicate', price < 0, 'negative_price',
                     inv_type = 1 AND quantity < 0, 'negative_quantity', inv_type = 2 AND quantity > 0, 'positive_quantity_in_cancellation', '') AS reason,
@@ -408,7 +432,7 @@ async function classifyLines(wh: Warehouse, storeId: string, batchId: string): P
             multiIf(pre != '', pre_message, dup > 1, {duplicate:String}, price < 0, price_negative_message,
                     reason = 'negative_quantity', quantity_negative_message,
                     reason = 'positive_quantity_in_cancellation', concat('positive Quantity ', quantity_text, ' in cancellation ', order_id), '') AS message,
-            order_id, order_json, inv_type, product_id, product_json, merchandise, customer_id, country, description,
+            order_id, order_json, inv_type, product_id, product_json, merchandise, customer_id, customer_json, country, country_json, description,
             quantity, price, price_text, amount, line_ms, line_time
        FROM (
          SELECT *, if(pre = '' AND row_number IN (${REPEATS}), 2, 0) AS dup
@@ -417,7 +441,7 @@ async function classifyLines(wh: Warehouse, storeId: string, batchId: string): P
                     f.quantity AS f_quantity, f.invoicedate AS invoicedate, f.unitprice AS unitprice, f.customerid AS customerid, f.country AS f_country,
                     inv.value AS order_id, inv.json AS order_json, toUInt8(inv.num) AS inv_type,
                     st.value AS product_id, st.json AS product_json, st.num AS merchandise,
-                    cu.value AS customer_id, co.value AS country, de.value AS description,
+                    cu.value AS customer_id, cu.json AS customer_json, co.value AS country, co.json AS country_json, de.value AS description,
                     qt.num AS quantity, qt.value AS quantity_text, qt.message2 AS quantity_negative_message,
                     pr.num AS price, pr.value AS price_text, pr.message2 AS price_negative_message,
                     toInt128(qt.num) * toInt128(pr.num) AS amount,
@@ -481,10 +505,16 @@ const DECIMAL_TEXT = (x: string) =>
  * first 8 bytes of the SHA-256 of the row's JSON, big-endian), and the stored row of each key.
  */
 async function buildItems(wh: Warehouse, storeId: string, batchId: string): Promise<void> {
-  // factHash of ORDER_ITEM_SPEC.row: keys in localeCompare order without updated_at.
-  const json = `concat('[["created_at",', toJSONString(order_time), '],["discount","0"],["line_amount",', toJSONString(amount_text),
-                       '],["line_number",', toString(line_number), '],["order_id",', order_json, '],["product_id",', product_json,
-                       '],["quantity",', toString(quantity), '],["unit_price",', toJSONString(price_text), ']]')`;
+  const rowHash = rowHashSql(ORDER_ITEM_SPEC.row(SAMPLE_ITEM), {
+    created_at: 'toJSONString(order_time)',
+    discount: `'"0"'`,
+    line_amount: 'toJSONString(amount_text)',
+    line_number: 'toString(line_number)',
+    order_id: 'order_json',
+    product_id: 'product_json',
+    quantity: 'toString(quantity)',
+    unit_price: 'toJSONString(price_text)',
+  });
   await wh.command(
     `INSERT INTO staging_online_retail_items
      SELECT {batch:String}, n.row_number, n.order_id, n.line_number, n.product_id, fromUnixTimestamp64Milli(n.order_ms, 'UTC'), n.quantity,
@@ -492,7 +522,7 @@ async function buildItems(wh: Warehouse, storeId: string, batchId: string): Prom
             if(e.k = '', toUInt64(0), e.h), e.d
        FROM (
          SELECT row_number, order_id, line_number, product_id, order_ms, quantity, price_text, ${DECIMAL_TEXT('amount')} AS amount_text,
-                reinterpretAsUInt64(reverse(substring(SHA256(${json}), 1, 8))) AS row_hash
+                ${rowHash} AS row_hash
            FROM (
              SELECT l.row_number AS row_number, l.order_id AS order_id, l.order_json AS order_json, l.product_id AS product_id, l.product_json AS product_json,
                     l.quantity AS quantity, l.amount AS amount, l.price_text AS price_text,
@@ -564,13 +594,126 @@ async function writeRejects(wh: Warehouse, storeId: string, batchId: string, sou
   );
 }
 
-/** The invoices and stock codes of the accepted lines, as the mapper's state holds them at the end. */
+/** Records with every field the row builders read, for the key order of their rows. */
+const SAMPLE_ITEM = { order_id: '', line_number: 1, product_id: '', created_at: 0, quantity: 1, unit_price: '0', discount: '0', line_amount: '0' } as unknown as EntityRecord<'order_items'>;
+const SAMPLE_ORDER = { order_id: '', status: 'completed', created_at: 0, gross: '0', net: '0' } as unknown as EntityRecord<'orders'>;
+
+/**
+ * SQL of a row's hash exactly as the pipeline's `factHash` computes it: the first 8 bytes (big-endian)
+ * of the SHA-256 of `[["key",value],…]` in its key order (localeCompare, without updated_at). `values`
+ * gives the JSON text of each value as SQL; the keys come from the pipeline's own row builder, so a
+ * field added there fails here loudly instead of hashing differently.
+ */
+function rowHashSql(sampleRow: Record<string, unknown>, values: Record<string, string>): string {
+  const order = Object.keys(sampleRow)
+    .filter((k) => k !== 'updated_at')
+    .sort((a, b) => a.localeCompare(b));
+  const parts = order.map((k, i) => {
+    const v = values[k];
+    if (v === undefined) throw new Error(`rowHashSql: no SQL for the value of ${k}`);
+    return `'${i === 0 ? '[[' : '],['}${JSON.stringify(k)},', ${v}`;
+  });
+  return `reinterpretAsUInt64(reverse(substring(SHA256(concat(${parts.join(', ')}, ']]')), 1, 8)))`;
+}
+
+/**
+ * The orders of the accepted lines as the pipeline would store them (one per invoice: kind, time,
+ * customer and country of its first accepted line, gross = net = Σ line amounts, refunded = −net
+ * for a cancellation), with the stored row of each order.
+ */
+async function buildOrders(wh: Warehouse, storeId: string, batchId: string): Promise<void> {
+  const rowHash = rowHashSql(ORDER_SPEC.row(SAMPLE_ORDER), {
+    channel: `'"web"'`,
+    country: 'country_json',
+    created_at: 'toJSONString(time_text)',
+    currency: `'"${ONLINE_RETAIL_CURRENCY}"'`,
+    customer_id: 'customer_json',
+    delivered_at: "'null'",
+    discount: `'"0"'`,
+    gross: 'toJSONString(gross_text)',
+    net: 'toJSONString(gross_text)',
+    order_id: 'order_json',
+    order_kind: `if(kind = 'sale', '"sale"', '"refund"')`,
+    refunded: 'toJSONString(refunded_text)',
+    returned_at: "'null'",
+    shipped_at: "'null'",
+    shipping: `'"0"'`,
+    status: `if(kind = 'sale', '"completed"', '"cancelled"')`,
+    tax: `'"0"'`,
+  });
+  await wh.command(
+    `INSERT INTO staging_online_retail_orders
+     SELECT {batch:String}, n.first_row, n.order_id, n.kind, n.customer_id, n.country, fromUnixTimestamp64Milli(n.ms, 'UTC'),
+            toDecimal64(n.gross_text, 4), toDecimal64(n.refunded_text, 4), n.row_hash, if(e.k = '', toUInt64(0), e.h), e.d
+       FROM (
+         SELECT *, ${rowHash} AS row_hash
+           FROM (
+             SELECT order_id, any(order_json) AS order_json, if(any(invoice_type) = 1, 'sale', 'refund') AS kind,
+                    argMin(customer_id, row_number) AS customer_id, argMin(customer_json, row_number) AS customer_json,
+                    argMin(country, row_number) AS country, argMin(country_json, row_number) AS country_json,
+                    argMin(line_ms, row_number) AS ms, argMin(line_time, row_number) AS time_text, min(row_number) AS first_row,
+                    sum(amount) AS total, ${DECIMAL_TEXT('total')} AS gross_text, if(kind = 'sale', '0', ${DECIMAL_TEXT('-total')}) AS refunded_text
+               FROM staging_online_retail_lines WHERE batch_id = {batch:String} AND reason = ''
+              GROUP BY order_id
+           )
+       ) AS n
+       LEFT ANY JOIN (
+         SELECT order_id AS k, toString(toDate(created_at)) AS d, argMax(row_hash, version) AS h
+           FROM fact_orders
+          WHERE store_id = {store:String}
+            AND order_id IN (SELECT order_id FROM staging_online_retail_lines WHERE batch_id = {batch:String} AND reason = '')
+          GROUP BY k, d
+         HAVING argMax(is_deleted, version) = 0
+       ) AS e ON e.k = n.order_id`,
+    { batch: batchId, store: storeId },
+  );
+}
+
+/** Writes the orders whose content differs from the stored row, as {@link writeItems} does the items. */
+async function writeOrders(wh: Warehouse, storeId: string, batchId: string, versionBase: bigint): Promise<string[]> {
+  const p = { batch: batchId, store: storeId, base: versionBase.toString() };
+  const [m] = await wh.query<{ n: string }>(`SELECT toString(countIf(${MOVED})) AS n FROM staging_online_retail_orders WHERE batch_id = {batch:String}`, p);
+  const columns = `store_id, order_id, order_kind, customer_id, status, created_at, shipped_at, delivered_at, returned_at, channel, country, currency,
+                   gross, discount, shipping, tax, net, refunded, updated_at, batch_id, version, is_deleted, row_hash`;
+  if (Number(m!.n) > 0) {
+    await wh.command(
+      `INSERT INTO fact_orders (${columns})
+       SELECT o.store_id, o.order_id, o.order_kind, o.customer_id, o.status, o.created_at, o.shipped_at, o.delivered_at, o.returned_at, o.channel,
+              o.country, o.currency, o.gross, o.discount, o.shipping, o.tax, o.net, o.refunded, o.updated_at, {batch:String}, m.version, 1, o.row_hash
+         FROM (SELECT * FROM fact_orders FINAL WHERE store_id = {store:String}
+                 AND order_id IN (SELECT order_id FROM staging_online_retail_orders WHERE batch_id = {batch:String} AND ${MOVED})) AS o
+         INNER JOIN (SELECT order_id, toUInt64({base:UInt64}) + first_row AS version FROM staging_online_retail_orders WHERE batch_id = {batch:String}) AS m
+           ON m.order_id = o.order_id`,
+      p,
+    );
+  }
+  await wh.command(
+    `INSERT INTO fact_orders (${columns})
+     SELECT {store:String}, order_id, order_kind, customer_id, if(order_kind = 'sale', 'completed', 'cancelled'), created_at, NULL, NULL, NULL, 'web',
+            country, {currency:String}, gross, 0, 0, 0, gross, refunded, created_at, {batch:String}, toUInt64({base:UInt64}) + first_row, 0, row_hash
+       FROM staging_online_retail_orders WHERE batch_id = {batch:String} AND row_hash != old_hash`,
+    { ...p, currency: ONLINE_RETAIL_CURRENCY },
+  );
+  const [d] = await wh.query<{ days: string[] }>(
+    `SELECT arraySort(groupUniqArray(day)) AS days FROM (
+       SELECT toString(toDate(created_at)) AS day FROM staging_online_retail_orders WHERE batch_id = {batch:String} AND row_hash != old_hash
+       UNION ALL
+       SELECT old_day FROM staging_online_retail_orders WHERE batch_id = {batch:String} AND ${MOVED})`,
+    p,
+  );
+  return d?.days ?? [];
+}
+
+/**
+ * The customer versions and products of the accepted lines, as the mapper derives them (orders are
+ * written by {@link writeOrders}; the caller drops the order records).
+ */
 async function derivedFromLines(wh: Warehouse, batchId: string) {
-  const orders = await wh.query<{ order_id: string; t: number; customer_id: string; country: string; ms: string; first: string; lines: string; sum: string }>(
-    `SELECT order_id, any(invoice_type) AS t, argMin(customer_id, row_number) AS customer_id, argMin(country, row_number) AS country,
-            toString(argMin(line_ms, row_number)) AS ms, toString(min(row_number)) AS first, toString(count()) AS lines, toString(sum(amount)) AS sum
-       FROM staging_online_retail_lines WHERE batch_id = {batch:String} AND reason = ''
-      GROUP BY order_id ORDER BY min(row_number)`,
+  // The orders as staged (buildOrders): what the customer versions need.
+  const orders = await wh.query<{ order_id: string; kind: 'sale' | 'refund'; customer_id: string; country: string; ms: string; first: string }>(
+    `SELECT order_id, toString(order_kind) AS kind, customer_id, country, toString(toUnixTimestamp64Milli(created_at)) AS ms, toString(first_row) AS first
+       FROM staging_online_retail_orders WHERE batch_id = {batch:String} AND customer_id != ''
+      ORDER BY first_row`,
     { batch: batchId },
   );
   const products = await wh.query<{ product_id: string; m: number; first: string; named: string; name: string; name_row: string }>(
@@ -583,17 +726,17 @@ async function derivedFromLines(wh: Warehouse, batchId: string) {
   );
   const orderStates: OrderState[] = orders.map((o) => {
     const ms = Number(o.ms);
-    const sum = BigInt(o.sum);
     return {
       order_id: o.order_id,
-      kind: Number(o.t) === 1 ? 'sale' : 'refund',
+      kind: o.kind,
       customer_id: o.customer_id,
       country: o.country,
       createdMs: ms,
       created_at: new Date(ms).toISOString(),
       rowNumber: Number(o.first),
-      lines: Number(o.lines),
-      sum: sum >= BigInt(Number.MIN_SAFE_INTEGER) && sum <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(sum) : sum,
+      // Only the customer versions are taken from these states (the orders are written in SQL).
+      lines: 0,
+      sum: 0,
     };
   });
   const productStates: ProductState[] = products.map((p) => {
