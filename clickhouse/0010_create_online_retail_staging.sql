@@ -3,6 +3,19 @@
 -- the batch's partition of each table is dropped when the batch ends (one partition per batch, so
 -- concurrent imports never see each other's rows). Nothing here is read by the API.
 
+-- The file's lines as received, for an engine that cannot read the API's disk (a server): line
+-- numbers from 0 (the header line), the bytes of each line without its LF. Batch id and line are
+-- hex-encoded by the sender, so no transport re-encodes a byte (ISO-8859-1 files).
+CREATE TABLE IF NOT EXISTS staging_online_retail_file
+(
+    batch_hex    String,
+    row_number   UInt64,
+    line_hex     String
+)
+ENGINE = MergeTree
+PARTITION BY batch_hex
+ORDER BY row_number;
+
 -- The fields of each data line, as the CSV reader splits them (untrimmed).
 CREATE TABLE IF NOT EXISTS staging_online_retail_fields
 (

@@ -16,6 +16,9 @@ import { createWarehouse, newQueryId, type Warehouse } from '../../src/warehouse
 import { loadMigrations, migrate } from '../../src/warehouse/migrations.js';
 import { spawnShim, type ShimProcess } from '../support/clickhouse-http-shim.js';
 import { tempDir } from '../support/temp.js';
+import { fingerprint, importInEngine, importStreaming } from '../support/online-retail-paths.js';
+import fs from 'node:fs';
+import path from 'node:path';
 
 interface Target {
   url: string;
@@ -146,6 +149,27 @@ function serverEngineChecks(target: () => Target) {
       }),
     );
     assert.deepEqual(results, [3, 5, 7, 11, 13]);
+  });
+
+  it('imports an Online Retail file in the engine over HTTP (its lines sent, the server cannot read our disk): the same rows as the streaming path', async () => {
+    const w = warehouse();
+    const file = path.join(tmp!.dir, 'retail.csv');
+    const lines = [
+      'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country',
+      '536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom',
+      '536365,71053,"METAL LANTERN, WHITE",6,12/1/2010 8:26,3.39,17850,United Kingdom',
+      '536365,71053,"METAL LANTERN, WHITE",6,12/1/2010 8:26,3.39,17850,United Kingdom',
+      'C536379,D,Discount,-1,12/1/2010 9:41,27.50,14527,United Kingdom',
+      'A563185,B,Adjust bad debt,1,8/12/2011 14:50,11062.06,,United Kingdom',
+      '536398,23000,CAF\u00c9 CUP,2,12/1/2010 12:00,1.25,,France',
+    ];
+    fs.writeFileSync(file, Buffer.from(lines.join('\r\n') + '\r\n', 'latin1'));
+    const tz = 'Europe/London';
+    const engine = await importInEngine({ wh: w, storeId: 'or-http-engine', batchId: `or-http-${randomUUID()}`, file, timezone: tz });
+    assert.ok(engine, 'the engine import takes the file over HTTP');
+    assert.deepEqual({ read: engine.read, inserted: engine.inserted, rejected: engine.rejected }, { read: 6, inserted: 4, rejected: 2 });
+    const streamed = await importStreaming({ wh: w, storeId: 'or-http-stream', batchId: `or-http-${randomUUID()}`, file, timezone: tz });
+    assert.deepEqual(await fingerprint(w, 'or-http-engine', engine.batchId), await fingerprint(w, 'or-http-stream', streamed.batchId));
   });
 
   it('surfaces ClickHouse errors with their code', async () => {

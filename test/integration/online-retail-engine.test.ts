@@ -4,7 +4,8 @@
  * message, raw line) and batch counts — on a generated file that exercises every rule, in UTF-8 with
  * a BOM and CRLF, in ISO-8859-1 (with Windows-1252 bytes) and gzip-compressed. Re-imports change
  * nothing, also across the two paths; corrections replace old rows the same way; files the engine
- * cannot read exactly like the CSV reader are declined before anything is written.
+ * cannot read exactly like the CSV reader are declined before anything is written. The engine
+ * reads the file itself (embedded) or gets its lines sent (a server): both give the same rows.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -149,6 +150,10 @@ describe('the engine import stores exactly what the streaming import stores', ()
       ]);
       assert.equal(js.read, ruleLines().length, 'blank lines and a line of empty fields are not records');
       assert.deepEqual(await fingerprint(wh, `sql-${v.name}`, `sql-${v.name}-1`), await fingerprint(wh, `js-${v.name}`, `js-${v.name}-1`));
+      // the lines sent by this process instead of read by the engine (as for a ClickHouse server)
+      const up = await importInEngine({ wh, storeId: `up-${v.name}`, batchId: `up-${v.name}-1`, file, timezone: TZ, transfer: 'upload' });
+      assert.deepEqual(counts(up!), counts(js));
+      assert.deepEqual(await fingerprint(wh, `up-${v.name}`, `up-${v.name}-1`), await fingerprint(wh, `js-${v.name}`, `js-${v.name}-1`));
       const b = await batchRow(wh, `sql-${v.name}-1`);
       assert.deepEqual(b, { status: 'completed', read: js.read, inserted: js.inserted, unchanged: 0, rejected: js.rejected });
 
@@ -199,13 +204,15 @@ describe('files the engine does not read like the CSV reader are declined, with 
       fs.writeFileSync(file, text);
       const batchId = `declined-${name}`;
       assert.equal(await importInEngine({ wh, storeId: 'declined', batchId, file, timezone: TZ }), undefined);
+      assert.equal(await importInEngine({ wh, storeId: 'declined', batchId, file, timezone: TZ, transfer: 'upload' }), undefined);
       const written = await one(
         wh,
         `SELECT (SELECT toString(count()) FROM raw_order_items WHERE batch_id = {b:String}) AS bronze,
-                (SELECT toString(count()) FROM ingest_batches WHERE batch_id = {b:String}) AS batches`,
+                (SELECT toString(count()) FROM ingest_batches WHERE batch_id = {b:String}) AS batches,
+                (SELECT toString(count()) FROM staging_online_retail_file WHERE batch_hex = lower(hex({b:String}))) AS staged`,
         { b: batchId },
       );
-      assert.deepEqual(written, { bronze: '0', batches: '0' });
+      assert.deepEqual(written, { bronze: '0', batches: '0', staged: '0' });
     });
   }
 });

@@ -16,6 +16,8 @@ export interface PathImport {
   file: string;
   timezone: string;
   source?: string;
+  /** Engine path only: how the engine gets the file (default: it reads it, embedded). */
+  transfer?: 'file' | 'upload';
 }
 
 /** The streaming path: openRecordStream + runBatch with the online-retail mapper. */
@@ -45,6 +47,7 @@ export async function importInEngine(o: PathImport): Promise<(BatchResult & { ms
     source: o.source ?? 'online_retail.csv',
     timezone: o.timezone,
     retentionDays: 30,
+    transfer: o.transfer,
   });
   return r && { ...r, ms: performance.now() - started };
 }

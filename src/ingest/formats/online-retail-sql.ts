@@ -15,6 +15,9 @@
  * anything, and the caller uses the streaming path. Lines with quotes (≈ 1 %) are split by the CSV
  * reader's own `splitFields`.
  */
+import fs from 'node:fs';
+import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
 import type { Warehouse } from '../../warehouse/client.js';
 import { openRecordStream } from '../parsers/index.js';
 import { splitFields } from '../parsers/csv.js';
@@ -57,6 +60,11 @@ export interface EngineImportOptions {
   retentionDays: number;
   /** `--encoding`, when given. */
   encoding?: 'utf-8' | 'latin1';
+  /**
+   * How the engine gets the file: `file` — it reads it (`file()`; the embedded engine, whose disk
+   * this is), `upload` — this process sends its lines (any engine). Default: `file` when embedded.
+   */
+  transfer?: 'file' | 'upload';
   onProgress?: (counts: BatchCounts) => void | Promise<void>;
 }
 
@@ -75,13 +83,18 @@ const C1_TO = '\u20AC\u201A\u0192\u201E\u2026\u2020\u2021\u02C6\u2030\u0160\u203
 
 /**
  * SQL of the decoded lines of the file: `_row_number` (0 = the header line) and `l`, the line as
- * the CSV reader decodes it, without its CR. Only fixed text; the path and charset maps are bound.
+ * the CSV reader decodes it, without its CR. The engine reads the file itself (`path`: bound as
+ * {path:String}) or the lines this process sent (staging_online_retail_file, {batch:String}).
  */
-function linesSql(encoding: 'utf-8' | 'latin1', gzip: boolean): string {
+function linesSql(encoding: 'utf-8' | 'latin1', from: { path: boolean; gzip: boolean }): string {
   const raw = "if(endsWith(line, '\\r'), substring(line, 1, length(line) - 1), line)";
   const latin1 = (x: string) => `translateUTF8(convertCharset(${x}, 'ISO-8859-1', 'UTF-8'), {c1from:String}, {c1to:String})`;
   const decoded = encoding === 'latin1' ? latin1('r') : `if(isValidUTF8(r), r, ${latin1('r')})`;
-  const source = gzip ? "file({path:String}, 'LineAsString', 'line String', 'gzip')" : "file({path:String}, 'LineAsString', 'line String')";
+  const source = !from.path
+    ? '(SELECT row_number AS _row_number, unhex(line_hex) AS line FROM staging_online_retail_file WHERE batch_hex = lower(hex({batch:String})))'
+    : from.gzip
+      ? "file({path:String}, 'LineAsString', 'line String', 'gzip')"
+      : "file({path:String}, 'LineAsString', 'line String')";
   return `SELECT _row_number, ${decoded} AS l FROM (SELECT _row_number, ${raw} AS r FROM ${source})`;
 }
 
@@ -103,22 +116,71 @@ interface Shape {
  * the file is not one the engine path reads exactly like the CSV reader (the caller then runs the
  * streaming path).
  */
-export async function importOnlineRetailInEngine(opts: EngineImportOptions): Promise<(BatchResult & { timings: Record<string, number> }) | undefined> {
-  const { wh, storeId, batchId } = opts;
-  if (wh.engine !== 'embedded') return undefined;
+export async function importOnlineRetailInEngine(opts: EngineImportOptions): Promise<EngineImportResult | undefined> {
   assertTimeZone(opts.timezone);
-
   // What the CSV reader makes of the file's start: encoding, delimiter, header (no rows are read).
   const stream = await openRecordStream(opts.path, { format: 'csv', encoding: opts.encoding });
   const { encoding, delimiter, headers } = stream as { encoding?: string; delimiter?: string; headers?: string[] };
   await stream.close();
-  const gzip = await isGzip(opts.path);
   if ((encoding !== 'utf-8' && encoding !== 'latin1') || delimiter !== ',' || !headers || headers.join(',') !== COLUMNS.join(',')) return undefined;
+  const gzip = await isGzip(opts.path);
+  const transfer = opts.transfer ?? (opts.wh.engine === 'embedded' ? 'file' : 'upload');
+  if (transfer === 'file') {
+    return importLines(opts, { sql: linesSql(encoding, { path: true, gzip }), params: { path: opts.path, c1from: C1_FROM, c1to: C1_TO } });
+  }
+  const started = performance.now();
+  const params = { batch: opts.batchId, c1from: C1_FROM, c1to: C1_TO };
+  try {
+    await uploadLines(opts.wh, opts.batchId, opts.path, gzip);
+    return await importLines(opts, { sql: linesSql(encoding, { path: false, gzip }), params }, Math.round(performance.now() - started));
+  } finally {
+    await opts.wh.command('ALTER TABLE staging_online_retail_file DROP PARTITION {batch:String}', { batch: Buffer.from(opts.batchId).toString('hex') }).catch(() => {});
+  }
+}
 
-  const sqlLines = linesSql(encoding, gzip);
-  const fileParams = { path: opts.path, c1from: C1_FROM, c1to: C1_TO };
+export type EngineImportResult = BatchResult & { timings: Record<string, number> };
+
+/**
+ * Sends the file's lines to the engine (staging_online_retail_file: batch, line number from 0 for
+ * the first line, the line's bytes as received, hex-encoded so no transport can re-encode them),
+ * for an engine that cannot read this process's disk. The lines are cut at LF exactly as the
+ * engine's LineAsString reader cuts them.
+ */
+async function uploadLines(wh: Warehouse, batchId: string, path: string, gzip: boolean): Promise<void> {
+  const prefix = `${Buffer.from(batchId).toString('hex')}\t`;
+  async function* tsv(): AsyncGenerator<string> {
+    const file = fs.createReadStream(path, { highWaterMark: 1 << 20 });
+    const input: AsyncIterable<Buffer> = gzip ? file.pipe(zlib.createGunzip()) : file;
+    let rowNumber = 0;
+    let carry: Buffer = Buffer.alloc(0);
+    for await (const chunk of input) {
+      const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+      let out = '';
+      let start = 0;
+      for (let nl = buf.indexOf(0x0a, start); nl !== -1; nl = buf.indexOf(0x0a, start)) {
+        out += `${prefix}${rowNumber++}\t${buf.toString('hex', start, nl)}\n`;
+        start = nl + 1;
+      }
+      carry = Buffer.from(buf.subarray(start));
+      if (out.length > 0) yield out;
+    }
+    if (carry.length > 0) yield `${prefix}${rowNumber}\t${carry.toString('hex')}\n`;
+  }
+  await wh.client.insert({
+    table: 'staging_online_retail_file',
+    values: Readable.from(tsv(), { objectMode: false }),
+    format: 'TabSeparated',
+    columns: ['batch_hex', 'row_number', 'line_hex'],
+  });
+}
+
+/** The import once the engine can read the file's lines through `lines` (see {@link linesSql}). */
+async function importLines(opts: EngineImportOptions, lines: { sql: string; params: Record<string, unknown> }, transferMs = 0): Promise<EngineImportResult | undefined> {
+  const { wh, storeId, batchId } = opts;
+  const sqlLines = lines.sql;
+  const fileParams = lines.params;
   // Milliseconds per step, for the job's log and the benchmark.
-  const timings: Record<string, number> = {};
+  const timings: Record<string, number> = transferMs > 0 ? { transfer: transferMs } : {};
   let mark = performance.now();
   const step = (name: string) => {
     const now = performance.now();
