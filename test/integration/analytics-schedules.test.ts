@@ -1,20 +1,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import http from 'node:http';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Job, Queue } from 'bullmq';
 import { parseConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { startApp, type RunningApp } from '../../src/app/app.js';
-import { projectRoot } from '../../src/config/paths.js';
 import { generateApiKey, storeApiKey } from '../../src/auth/api-keys.js';
 import { dataVersions } from '../../src/cache/data-version.js';
 import { ANALYTICS_JOBS, stepJobId, type FlowStep } from '../../src/jobs/analytics.flow.js';
 import { flowSteps } from '../../src/jobs/analytics.job.js';
 import { ANALYTICS_SCHEDULES, registerSchedules } from '../../src/jobs/schedules.js';
 import { tempDir } from '../support/temp.js';
+import { runCli as runCliAs } from '../support/cli.js';
 
 const tmp = tempDir();
 let app: RunningApp;
@@ -91,19 +89,7 @@ async function settled(store: string) {
   }, `flows of ${store} settled`);
 }
 
-function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(projectRoot(), 'dist/src/cli/main.js'), ...args], {
-      env: { PATH: process.env.PATH ?? '', ECOMM_URL: app.url!, ECOMM_API_KEY: admin, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
+const runCli = (args: string[], env: Record<string, string> = {}) => runCliAs({ url: app.url!, key: admin }, args, env);
 
 /** 5 ordinary orders a day for `days` days from 2024-01-01 (UTC), then a day with 30 big ones. */
 function shopWithSpike(days: number) {

@@ -5,15 +5,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { startApp, type RunningApp } from '../../src/app/app.js';
-import { projectRoot } from '../../src/config/paths.js';
 import { fingerprint, importStreaming } from '../support/online-retail-paths.js';
 import { tempDir } from '../support/temp.js';
+import { runCli } from '../support/cli.js';
 
 const TZ = 'Europe/London';
 const HEADER = 'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country';
@@ -34,20 +33,6 @@ after(async () => {
   tmp.cleanup();
 });
 
-function runCli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(projectRoot(), 'dist/src/cli/main.js'), ...args], {
-      env: { PATH: process.env.PATH ?? '', ECOMM_URL: app.url!, ECOMM_API_KEY: app.adminKey.key },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
-
 /** Generated invoice lines: sales, a cancellation, guests, a duplicate, non-merchandise, quoted text. */
 function lines(n: number): string[] {
   const out: string[] = [];
@@ -65,7 +50,7 @@ function lines(n: number): string[] {
 }
 
 async function importViaCli(file: string, store: string) {
-  const r = await runCli(['import', file, '--format', 'online-retail', '--store', store, '--timezone', TZ, '--no-wait']);
+  const r = await runCli({ url: app.url!, key: app.adminKey.key }, ['import', file, '--format', 'online-retail', '--store', store, '--timezone', TZ, '--no-wait']);
   assert.equal(r.code, 0, r.err + r.out);
   const jobId = /job (\S+)/.exec(r.out)![1]!;
   for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {

@@ -632,14 +632,7 @@ async function writeItems(wh: Warehouse, storeId: string, batchId: string, versi
        FROM staging_online_retail_items WHERE batch_id = {batch:String} AND row_hash != old_hash`,
     p,
   );
-  const [d] = await wh.query<{ days: string[] }>(
-    `SELECT arraySort(groupUniqArray(day)) AS days FROM (
-       SELECT toString(toDate(created_at)) AS day FROM staging_online_retail_items WHERE batch_id = {batch:String} AND row_hash != old_hash
-       UNION ALL
-       SELECT old_day FROM staging_online_retail_items WHERE batch_id = {batch:String} AND ${MOVED})`,
-    p,
-  );
-  return d?.days ?? [];
+  return changedDays(wh, 'staging_online_retail_items', batchId);
 }
 
 /** Every rejected line with its row number, field, reason, message and the line as received. */
@@ -756,12 +749,17 @@ async function writeOrders(wh: Warehouse, storeId: string, batchId: string, vers
        FROM staging_online_retail_orders WHERE batch_id = {batch:String} AND row_hash != old_hash`,
     { ...p, currency: ONLINE_RETAIL_CURRENCY },
   );
+  return changedDays(wh, 'staging_online_retail_orders', batchId);
+}
+
+/** The UTC days whose facts a batch changed: the day of each row written, the old day of each moved row. */
+async function changedDays(wh: Warehouse, staged: 'staging_online_retail_items' | 'staging_online_retail_orders', batchId: string): Promise<string[]> {
   const [d] = await wh.query<{ days: string[] }>(
     `SELECT arraySort(groupUniqArray(day)) AS days FROM (
-       SELECT toString(toDate(created_at)) AS day FROM staging_online_retail_orders WHERE batch_id = {batch:String} AND row_hash != old_hash
+       SELECT toString(toDate(created_at)) AS day FROM ${staged} WHERE batch_id = {batch:String} AND row_hash != old_hash
        UNION ALL
-       SELECT old_day FROM staging_online_retail_orders WHERE batch_id = {batch:String} AND ${MOVED})`,
-    p,
+       SELECT old_day FROM ${staged} WHERE batch_id = {batch:String} AND ${MOVED})`,
+    { batch: batchId },
   );
   return d?.days ?? [];
 }
