@@ -168,6 +168,16 @@ describe('the engine import stores exactly what the streaming import stores', ()
     });
   }
 
+  it('a file of only the header: an empty, completed batch on both paths', async () => {
+    const file = path.join(tmp.dir, 'header-only.csv');
+    fs.writeFileSync(file, HEADER + '\n');
+    const js = await importStreaming({ wh, storeId: 'js-empty', batchId: 'js-empty-1', file, timezone: TZ });
+    const sql = await importInEngine({ wh, storeId: 'sql-empty', batchId: 'sql-empty-1', file, timezone: TZ });
+    assert.deepEqual({ read: sql!.read, inserted: sql!.inserted, rejected: sql!.rejected }, { read: 0, inserted: 0, rejected: 0 });
+    assert.deepEqual(await fingerprint(wh, 'sql-empty', 'sql-empty-1'), await fingerprint(wh, 'js-empty', 'js-empty-1'));
+    assert.equal(js.read, 0);
+  });
+
   it('a corrected file replaces the changed rows the same way (a price, an invoice moved to another day)', async () => {
     const v = VARIANTS[1]!;
     const first = writeFile('before', ruleLines(), v);

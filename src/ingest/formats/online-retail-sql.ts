@@ -141,6 +141,26 @@ export async function importOnlineRetailInEngine(opts: EngineImportOptions): Pro
 export type EngineImportResult = BatchResult & { timings: Record<string, number> };
 
 /**
+ * Time budget of each statement of an engine import, seconds. Each one works on the whole file (the
+ * API's CLICKHOUSE_MAX_EXECUTION_TIME bounds interactive queries; a job may take longer).
+ */
+export const IMPORT_STATEMENT_SECONDS = 3600;
+
+/** The warehouse with a time budget of its own for every statement. */
+function withStatementTime(wh: Warehouse, seconds: number): Warehouse {
+  return {
+    ...wh,
+    client: wh.client,
+    engine: wh.engine,
+    database: wh.database,
+    query: (sql, params, o) => wh.query(sql, params, { maxExecutionTime: seconds, ...o }),
+    command: (sql, params, o) => wh.command(sql, params, { maxExecutionTime: seconds, ...o }),
+    insert: (table, rows, o) => wh.insert(table, rows, { maxExecutionTime: seconds, ...o }),
+    close: () => wh.close(),
+  };
+}
+
+/**
  * Sends the file's lines to the engine (staging_online_retail_file: batch, line number from 0 for
  * the first line, the line's bytes as received, hex-encoded so no transport can re-encode them),
  * for an engine that cannot read this process's disk. The lines are cut at LF exactly as the
@@ -176,7 +196,8 @@ async function uploadLines(wh: Warehouse, batchId: string, path: string, gzip: b
 
 /** The import once the engine can read the file's lines through `lines` (see {@link linesSql}). */
 async function importLines(opts: EngineImportOptions, lines: { sql: string; params: Record<string, unknown> }, transferMs = 0): Promise<EngineImportResult | undefined> {
-  const { wh, storeId, batchId } = opts;
+  const { storeId, batchId } = opts;
+  const wh = withStatementTime(opts.wh, IMPORT_STATEMENT_SECONDS);
   const sqlLines = lines.sql;
   const fileParams = lines.params;
   // Milliseconds per step, for the job's log and the benchmark.
