@@ -53,29 +53,98 @@ export interface LiveBatch {
   records: readonly Record<string, unknown>[];
 }
 
-interface Reject {
+/** A rejected record of a prepared batch. */
+export interface PreparedReject {
   rowNumber: number;
   field: string;
   reason: string;
   message: string;
+  /** The record's JSON text. */
   raw: string;
 }
 
-interface Candidate {
-  row: Record<string, unknown>;
-  hash: string;
-  time: number;
+/**
+ * A batch of live events validated and turned into the rows its load writes: everything that
+ * takes no warehouse round trip, kept apart from {@link LiveEventsLoader.commit} so the per-record
+ * work is one pass that allocates each row once.
+ */
+export interface PreparedBatch {
+  batch: { batchId: string; jobId: string; storeId: string };
+  /** Records received. */
+  read: number;
+  /** Records that repeat an earlier record of the batch (identical, or replaced by a later different one). */
+  repeats: number;
+  rejects: PreparedReject[];
+  /**
+   * One fact row (`EVENT_SPEC.row`) per distinct event id with its hash, in first-seen order (a
+   * later, different record with the same id replaces the earlier one's content).
+   */
+  facts: { key: string; row: Record<string, unknown>; hash: string; time: number }[];
+  /** Each received record's JSON text (its bronze payload), in order. */
+  bronze: string[];
+  /** Customer and product ids the valid events refer to (inferred members when unknown). */
+  customers: string[];
+  products: string[];
+}
+
+/**
+ * Validates a batch of live records (records of another entity than events are rejected as
+ * unknown: callers route batches with orders, items or payments to `runBatch`) and builds the rows
+ * its load writes. The same rules and outcome as `runBatch` with the live mapper.
+ */
+export function prepareEvents(batch: LiveBatch, validate: (fields: Record<string, unknown>) => Validated<EntityRecord<'events'>>): PreparedBatch {
+  const { batchId, jobId, storeId } = batch;
+  const p: PreparedBatch = { batch: { batchId, jobId, storeId }, read: 0, repeats: 0, rejects: [], facts: [], bronze: [], customers: [], products: [] };
+  const byKey = new Map<string, { key: string; row: Record<string, unknown>; hash: string; time: number }>();
+  const customers = new Set<string>();
+  const products = new Set<string>();
+  let rowNumber = 0;
+  for (const record of batch.records) {
+    rowNumber++;
+    p.read++;
+    const raw = JSON.stringify(record);
+    p.bronze.push(raw);
+    const entity = liveEntity(record);
+    if (entity !== 'events') {
+      // Only unknown entities reach here (the caller routes orders, items and payments to runBatch).
+      p.rejects.push({ rowNumber, field: 'entity', reason: 'invalid_enum', message: unknownEntityMessage(record), raw });
+      continue;
+    }
+    let fields = record;
+    // Most records carry no `entity`: no copy for them.
+    if ('entity' in record) {
+      const { entity: _e, ...rest } = record;
+      fields = rest;
+    }
+    const withId = fields['event_id'] ? fields : { ...fields, event_id: derivedEventId(fields) };
+    const result = validate(withId);
+    if (!result.ok) {
+      p.rejects.push({ rowNumber, field: result.problems[0]!.field, reason: result.problems[0]!.reason, message: result.problems.map((x) => x.message).join('; '), raw });
+      continue;
+    }
+    const rec = result.value;
+    if (rec.customer_id) customers.add(rec.customer_id);
+    if (rec.product_id) products.add(rec.product_id);
+    const row = EVENT_SPEC.row(rec) as Record<string, unknown>;
+    const hash = factHash(row);
+    // A blank event_id (only whitespace) is no id and no reason to reject: stored as '' (as runBatch does).
+    const key = rec.event_id ?? '';
+    const prev = byKey.get(key);
+    if (prev) p.repeats++; // the identical repeat, or the earlier record a later different one replaces
+    if (!prev || prev.hash !== hash) byKey.set(key, { key, row, hash, time: rec.event_time });
+  }
+  p.facts = [...byKey.values()];
+  p.customers = [...customers];
+  p.products = [...products];
+  return p;
 }
 
 interface BatchWork {
-  batch: LiveBatch;
-  read: number;
+  p: PreparedBatch;
   inserted: number;
   unchanged: number;
-  rejects: Reject[];
-  /** event_id → the batch's record for it (later different content replaces earlier). */
-  byKey: Map<string, Candidate>;
-  days: Set<string>;
+  /** UTC days (days since the epoch) of the inserted events. */
+  days: Set<number>;
 }
 
 /** Per-store ids known to be in dim_customer / dim_product: members are never removed, so a hit is final. */
@@ -122,58 +191,39 @@ export class LiveEventsLoader {
     return v;
   }
 
+  /** Validates a batch and builds its rows (see {@link prepareEvents}) with the validator of its time zone. */
+  prepare(batch: LiveBatch): PreparedBatch {
+    return prepareEvents(batch, this.validator(batch.timezone));
+  }
+
+  /** Validates and loads batches together (see {@link prepare} and {@link commit}). */
   async load(batches: readonly LiveBatch[]): Promise<BatchResult[]> {
+    return this.commit(batches.map((b) => this.prepare(b)));
+  }
+
+  /**
+   * Writes prepared batches together: bronze, then the events whose ids are not stored yet (one
+   * lookup per store), inferred members, rejects and one `ingest_batches` row per batch. Returns
+   * one result per batch, in order.
+   */
+  async commit(prepared: readonly PreparedBatch[]): Promise<BatchResult[]> {
     const startedAt = Date.now();
     const versionBase = BigInt(startedAt) * 1_000_000n;
-    const bronze: Record<string, unknown>[] = [];
     const receivedAt = toChTime(startedAt);
-    const work: BatchWork[] = [];
-    const refs = new Map<string, { customers: Set<string>; products: Set<string> }>();
-
-    for (const batch of batches) {
-      const w: BatchWork = { batch, read: 0, inserted: 0, unchanged: 0, rejects: [], byKey: new Map(), days: new Set() };
-      work.push(w);
-      const validate = this.validator(batch.timezone);
-      let storeRefs = refs.get(batch.storeId);
-      if (!storeRefs) refs.set(batch.storeId, (storeRefs = { customers: new Set(), products: new Set() }));
-      let rowNumber = 0;
-      for (const record of batch.records) {
-        rowNumber++;
-        w.read++;
-        const raw = JSON.stringify(record);
-        bronze.push({ store_id: batch.storeId, batch_id: batch.batchId, source: 'events', row_number: rowNumber, payload: raw, received_at: receivedAt, retention_days: this.opts.retentionDays });
-        const entity = liveEntity(record);
-        if (entity !== 'events') {
-          // Only unknown entities reach here (the caller routes orders, items and payments to runBatch).
-          w.rejects.push({ rowNumber, field: 'entity', reason: 'invalid_enum', message: unknownEntityMessage(record), raw });
-          continue;
-        }
-        const { entity: _e, ...fields } = record;
-        const withId = fields['event_id'] ? fields : { ...fields, event_id: derivedEventId(fields) };
-        const result: Validated<EntityRecord<'events'>> = validate(withId);
-        if (!result.ok) {
-          w.rejects.push({ rowNumber, field: result.problems[0]!.field, reason: result.problems[0]!.reason, message: result.problems.map((p) => p.message).join('; '), raw });
-          continue;
-        }
-        const rec = result.value;
-        if (rec.customer_id) storeRefs.customers.add(rec.customer_id);
-        if (rec.product_id) storeRefs.products.add(rec.product_id);
-        const row = EVENT_SPEC.row(rec);
-        const hash = factHash(row);
-        const key = rec.event_id!;
-        const prev = w.byKey.get(key);
-        if (prev) w.unchanged++; // the identical repeat, or the earlier record a later different one replaces
-        if (!prev || prev.hash !== hash) w.byKey.set(key, { row, hash, time: rec.event_time });
-      }
-    }
+    const work: BatchWork[] = prepared.map((p) => ({ p, inserted: 0, unchanged: p.repeats, days: new Set<number>() }));
 
     try {
       // Bronze first: every received record is kept whatever happens next.
+      const bronze: Record<string, unknown>[] = [];
+      for (const { p } of work) {
+        const { storeId, batchId } = p.batch;
+        p.bronze.forEach((payload, i) => bronze.push({ store_id: storeId, batch_id: batchId, source: 'events', row_number: i + 1, payload, received_at: receivedAt, retention_days: this.opts.retentionDays }));
+      }
       await this.wh.insert('raw_events', bronze);
       const facts: Record<string, unknown>[] = [];
-      for (const store of new Set(batches.map((b) => b.storeId))) {
-        const mine = work.filter((w) => w.batch.storeId === store);
-        const keys = [...new Set(mine.flatMap((w) => [...w.byKey.keys()]))];
+      for (const store of new Set(work.map((w) => w.p.batch.storeId))) {
+        const mine = work.filter((w) => w.p.batch.storeId === store);
+        const keys = [...new Set(mine.flatMap((w) => w.p.facts.map((f) => f.key)))];
         const claimed = new Set<string>();
         if (keys.length > 0) {
           const rows = await this.wh.query<{ event_id: string }>(
@@ -183,34 +233,35 @@ export class LiveEventsLoader {
           for (const r of rows) claimed.add(r.event_id);
         }
         for (const w of mine) {
-          for (const [key, c] of w.byKey) {
+          for (const { key, row, hash, time } of w.p.facts) {
             if (claimed.has(key)) {
               w.unchanged++; // events are immutable: the first stored version stays
               continue;
             }
             claimed.add(key);
-            facts.push({ store_id: store, ...c.row, batch_id: w.batch.batchId, version: (versionBase + this.seq++).toString(), row_hash: c.hash });
+            facts.push({ store_id: store, ...row, batch_id: w.p.batch.batchId, version: (versionBase + this.seq++).toString(), row_hash: hash });
             w.inserted++;
-            w.days.add(new Date(c.time).toISOString().slice(0, 10));
+            w.days.add(Math.floor(time / 86_400_000));
           }
         }
       }
       await this.wh.insert('fact_events', facts);
-      for (const [store, r] of refs) {
-        const customers = this.members.unknown('customer', store, r.customers);
-        const products = this.members.unknown('product', store, r.products);
+      for (const store of new Set(work.map((w) => w.p.batch.storeId))) {
+        const mine = work.filter((w) => w.p.batch.storeId === store);
+        const customers = this.members.unknown('customer', store, mine.flatMap((w) => w.p.customers));
+        const products = this.members.unknown('product', store, mine.flatMap((w) => w.p.products));
         if (customers.length === 0 && products.length === 0) continue;
-        await addInferredMembers(this.wh, store, batches.find((b) => b.storeId === store)!.batchId, { customers, products });
+        await addInferredMembers(this.wh, store, mine[0]!.p.batch.batchId, { customers, products });
         this.members.remember('customer', store, customers);
         this.members.remember('product', store, products);
       }
       const now = toChTime(Date.now());
       await this.wh.insert(
         'rejected_records',
-        work.flatMap((w) =>
-          w.rejects.map((r) => ({
-            store_id: w.batch.storeId,
-            batch_id: w.batch.batchId,
+        work.flatMap(({ p }) =>
+          p.rejects.map((r) => ({
+            store_id: p.batch.storeId,
+            batch_id: p.batch.batchId,
             source: 'events',
             entity: 'events',
             row_number: r.rowNumber,
@@ -223,8 +274,8 @@ export class LiveEventsLoader {
         ),
       );
       for (const w of work) {
-        if (w.read !== w.inserted + w.unchanged + w.rejects.length) {
-          throw new Error(`batch ${w.batch.batchId} does not reconcile: read ${w.read} ≠ inserted ${w.inserted} + unchanged ${w.unchanged} + rejected ${w.rejects.length}`);
+        if (w.p.read !== w.inserted + w.unchanged + w.p.rejects.length) {
+          throw new Error(`batch ${w.p.batch.batchId} does not reconcile: read ${w.p.read} ≠ inserted ${w.inserted} + unchanged ${w.unchanged} + rejected ${w.p.rejects.length}`);
         }
       }
       await this.writeBatchRows(work, startedAt, 'completed');
@@ -234,14 +285,14 @@ export class LiveEventsLoader {
     }
     return work.map((w) => {
       const rejectsByReason: Record<string, number> = {};
-      for (const r of w.rejects) rejectsByReason[r.reason] = (rejectsByReason[r.reason] ?? 0) + 1;
+      for (const r of w.p.rejects) rejectsByReason[r.reason] = (rejectsByReason[r.reason] ?? 0) + 1;
       return {
-        batchId: w.batch.batchId,
-        read: w.read,
+        batchId: w.p.batch.batchId,
+        read: w.p.read,
         inserted: w.inserted,
         unchanged: w.unchanged,
-        rejected: w.rejects.length,
-        affected: { days: [...w.days].sort() },
+        rejected: w.p.rejects.length,
+        affected: { days: [...w.days].sort((a, b) => a - b).map((d) => new Date(d * 86_400_000).toISOString().slice(0, 10)) },
         rejectsByReason,
       };
     });
@@ -252,22 +303,22 @@ export class LiveEventsLoader {
     return this.wh.insert(
       'ingest_batches',
       work.map((w) => ({
-        store_id: w.batch.storeId,
-        batch_id: w.batch.batchId,
+        store_id: w.p.batch.storeId,
+        batch_id: w.p.batch.batchId,
         source: 'events',
         entity: 'events',
         format: 'json',
         content_hash: '',
         status,
-        rows_read: w.read,
+        rows_read: w.p.read,
         rows_inserted: status === 'completed' ? w.inserted : 0,
         rows_unchanged: status === 'completed' ? w.unchanged : 0,
-        rows_rejected: status === 'completed' ? w.rejects.length : 0,
+        rows_rejected: status === 'completed' ? w.p.rejects.length : 0,
         started_at: toChTime(startedAt),
         finished_at: toChTime(finished),
         error,
         file_name: 'events',
-        job_id: w.batch.jobId,
+        job_id: w.p.batch.jobId,
         version: finished * 1000 + 1,
       })),
     );

@@ -6,7 +6,7 @@ import { runBatch, type BatchResult, type RecordMapper } from '../ingest/pipelin
 import { ensureStore, type StoreInfo } from '../ingest/stores.js';
 import type { SourceRow } from '../ingest/parsers/source-row.js';
 import { afterBatchCommitted } from './analytics.flow.js';
-import { isEventsOnly, liveEntity, LiveEventsLoader, LIVE_ENTITIES, unknownEntityMessage, type LiveBatch } from '../ingest/live-events.js';
+import { isEventsOnly, liveEntity, LiveEventsLoader, LIVE_ENTITIES, unknownEntityMessage, type PreparedBatch } from '../ingest/live-events.js';
 
 export { LIVE_ENTITIES, liveEntity };
 
@@ -44,7 +44,21 @@ export const liveMapper: RecordMapper = async function* (rows) {
   }
 };
 
+const isPlainObject = (r: unknown) => r !== null && typeof r === 'object' && !Array.isArray(r);
+
+/** The payload's shape as `eventsPayload` checks it, without zod's per-record cost (the hot path). */
+function isEventsPayload(d: unknown): d is EventsPayload {
+  if (!isPlainObject(d)) return false;
+  const { storeId, receivedAt, records } = d as Record<string, unknown>;
+  if (typeof storeId !== 'string' || storeId.length === 0 || !Number.isInteger(receivedAt) || !Array.isArray(records) || records.length === 0) return false;
+  for (const r of records) if (!isPlainObject(r)) return false;
+  return true;
+}
+
 function parsePayload(job: Job): EventsPayload {
+  // A well-formed payload (every job the API enqueues) is taken as it is; anything else gets
+  // zod's verdict, so a bad job fails with the schema's own message.
+  if (isEventsPayload(job.data)) return job.data;
   const parsed = eventsPayload.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`invalid events job: ${parsed.error.message}`);
   return parsed.data;
@@ -80,6 +94,13 @@ export async function runEventsJob(services: Services, job: Job, store?: StoreIn
 interface Waiting {
   job: Job;
   payload: EventsPayload;
+  store: StoreInfo;
+  /** Records of the batch. */
+  size: number;
+  /** The batch validated, with its rows (events-only batches, once taken for a load); undefined: goes through runBatch. */
+  prepared?: PreparedBatch;
+  /** Why preparing the batch failed (the job fails with it). */
+  failed?: unknown;
   resolve(r: BatchResult): void;
   reject(e: unknown): void;
 }
@@ -96,7 +117,7 @@ const STORE_TTL_MS = 30_000;
  */
 export class EventsBatcher {
   private readonly loader: LiveEventsLoader;
-  private readonly stores = new Map<string, { info: StoreInfo; at: number }>();
+  private readonly stores = new Map<string, { info: Promise<StoreInfo>; at: number }>();
   private waiting: Waiting[] = [];
   private waitingRecords = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -110,13 +131,16 @@ export class EventsBatcher {
   }
 
   /** Loads the job's batch (together with others) and resolves with its result. */
-  process(job: Job): Promise<BatchResult> {
+  async process(job: Job): Promise<BatchResult> {
     const payload = parsePayload(job);
+    // Also registers a store seen for the first time.
+    const store = await this.store(payload.storeId);
+    const size = payload.records.length;
     return new Promise<BatchResult>((resolve, reject) => {
       // Once the batch committed: aggregate exactly its affected days (coalesced per store; never throws).
       const committed = (r: BatchResult) => void afterBatchCommitted(this.services, payload.storeId, r).then(() => resolve(r));
-      this.waiting.push({ job, payload, resolve: committed, reject });
-      this.waitingRecords += payload.records.length;
+      this.waiting.push({ job, payload, store, size, resolve: committed, reject });
+      this.waitingRecords += size;
       if (this.waitingRecords >= (this.opts.maxRecords ?? 25_000)) this.kick();
       else this.timer ??= setTimeout(() => this.kick(), this.opts.maxWaitMs ?? 40);
     });
@@ -133,46 +157,72 @@ export class EventsBatcher {
     });
   }
 
+  /** Loads the waiting jobs group after group, one load at a time. */
   private async drain(): Promise<void> {
-    while (this.waiting.length > 0) {
-      const max = this.opts.maxRecords ?? 25_000;
-      let n = 0;
-      let take = 0;
-      while (take < this.waiting.length && (take === 0 || n + this.waiting[take]!.payload.records.length <= max)) {
-        n += this.waiting[take]!.payload.records.length;
-        take++;
-      }
-      const group = this.waiting.splice(0, take);
-      this.waitingRecords -= n;
+    for (let group = this.takeGroup(); group; group = this.takeGroup()) {
+      this.prepareGroup(group);
       await this.loadGroup(group);
     }
   }
 
-  private async store(storeId: string): Promise<StoreInfo> {
+  /** The next group of waiting jobs: up to `maxRecords` records (at least one job). */
+  private takeGroup(): Waiting[] | undefined {
+    if (this.waiting.length === 0) return undefined;
+    const max = this.opts.maxRecords ?? 25_000;
+    let n = 0;
+    let take = 0;
+    while (take < this.waiting.length && (take === 0 || n + this.waiting[take]!.size <= max)) {
+      n += this.waiting[take]!.size;
+      take++;
+    }
+    this.waitingRecords -= n;
+    return this.waiting.splice(0, take);
+  }
+
+  /** Validates the events-only batches of a group and builds their rows (the others go through runBatch). */
+  private prepareGroup(group: Waiting[]): void {
+    for (const w of group) {
+      if (!isEventsOnly(w.payload.records)) continue;
+      try {
+        w.prepared = this.loader.prepare({ batchId: batchIdOf(w.job), jobId: w.job.id!, storeId: w.payload.storeId, timezone: w.store.timezone, records: w.payload.records });
+      } catch (err) {
+        w.failed = err;
+      }
+    }
+  }
+
+  /** The store's settings, looked up once per STORE_TTL_MS (concurrent jobs of a new store share one lookup). */
+  private store(storeId: string): Promise<StoreInfo> {
     const hit = this.stores.get(storeId);
     if (hit && Date.now() - hit.at < STORE_TTL_MS) return hit.info;
-    const info = await ensureStore(this.services.warehouse, storeId, this.services.config.DEFAULT_TIMEZONE);
+    const info = ensureStore(this.services.warehouse, storeId, this.services.config.DEFAULT_TIMEZONE);
     this.stores.set(storeId, { info, at: Date.now() });
+    info.catch(() => {
+      if (this.stores.get(storeId)?.info === info) this.stores.delete(storeId);
+    });
     return info;
   }
 
   private async loadGroup(group: Waiting[]): Promise<void> {
-    const fast: { w: Waiting; batch: LiveBatch }[] = [];
+    const fast: { w: Waiting; p: PreparedBatch }[] = [];
     for (const w of group) {
+      if (w.failed !== undefined) {
+        w.reject(w.failed);
+        continue;
+      }
+      if (w.prepared) {
+        fast.push({ w, p: w.prepared });
+        continue;
+      }
       try {
-        const store = await this.store(w.payload.storeId);
-        if (isEventsOnly(w.payload.records)) {
-          fast.push({ w, batch: { batchId: batchIdOf(w.job), jobId: w.job.id!, storeId: w.payload.storeId, timezone: store.timezone, records: w.payload.records } });
-        } else {
-          w.resolve(await runEventsJob(this.services, w.job, store));
-        }
+        w.resolve(await runEventsJob(this.services, w.job, w.store));
       } catch (err) {
         w.reject(err);
       }
     }
     if (fast.length === 0) return;
     try {
-      const results = await this.loader.load(fast.map((f) => f.batch));
+      const results = await this.loader.commit(fast.map((f) => f.p));
       fast.forEach((f, i) => f.w.resolve(results[i]!));
     } catch (err) {
       if (fast.length === 1) {
@@ -183,7 +233,7 @@ export class EventsBatcher {
       // counted unchanged, so this is safe after a partial write).
       for (const f of fast) {
         try {
-          const [result] = await this.loader.load([{ ...f.batch, batchId: `${f.batch.batchId}__alone` }]);
+          const [result] = await this.loader.commit([{ ...f.p, batch: { ...f.p.batch, batchId: `${f.p.batch.batchId}__alone` } }]);
           f.w.resolve(result!);
         } catch (e) {
           f.w.reject(e);

@@ -48,9 +48,11 @@ function generateBatches(): Record<string, unknown>[][] {
         event_type: types[n % 6],
         product_id: n % 4 === 0 ? `P${n % 7}` : '',
         customer_id: n % 5 === 0 ? `C${n % 11}` : undefined,
-        properties: n % 13 === 0 ? 'not json' : { n: n % 150 },
+        // Text that JSON must escape (quotes, backslashes, control characters, non-ASCII) in some records.
+        properties: n % 13 === 0 ? 'not json' : n % 11 === 0 ? { n: n % 150, note: 'a "quoted" \\ back\\slash\nline\ttab ünï 😀 \u0001' } : { n: n % 150 },
       };
       if (n % 17 === 0) delete ev['event_id']; // derived id from the content
+      if (n === 41) ev['event_id'] = '  '; // a blank id: no id, not a reason to reject
       if (n % 23 === 0) ev['event_time'] = 'soon';
       if (n % 29 === 0) ev['entity'] = 'teleports';
       if (n % 31 === 0) ev['entity'] = 'events';
@@ -58,7 +60,8 @@ function generateBatches(): Record<string, unknown>[][] {
       if (n % 19 === 0) batch.push({ ...ev }); // an identical repeat in the same batch
       if (n % 37 === 0) batch.push({ ...ev, session_id: 'changed' }); // same id, different content, same batch
     }
-    batches.push(batch);
+    // As JSON carries them (an undefined field is absent), so every path sees the same records.
+    batches.push(JSON.parse(JSON.stringify(batch)) as Record<string, unknown>[]);
   }
   return batches;
 }
@@ -129,6 +132,20 @@ test('the fast path stores exactly what runBatch stores, batch by batch, and wha
   // Bookkeeping: bronze rows and a reconciled ingest_batches row per batch.
   const bronze = await sql<{ b: string; n: string }>("SELECT batch_id AS b, toString(count()) AS n FROM raw_events WHERE store_id = 'live-fast' GROUP BY b ORDER BY b");
   assert.deepEqual(bronze, batches.map((records, i) => ({ b: `fast-${i}`, n: String(records.length) })));
+  // The bronze copy is each record's JSON text, row by row, as the general path keeps it.
+  const bronzeRows = (store: string) =>
+    sql<Record<string, string>>(
+      `SELECT replaceRegexpOne(batch_id, '^[a-z]+-', '') AS b, toString(row_number) AS row, source, payload, toString(retention_days) AS keep
+         FROM raw_events WHERE store_id = {s:String} ORDER BY b, row_number`,
+      { s: store },
+    );
+  const fastBronze = await bronzeRows('live-fast');
+  assert.deepEqual(fastBronze, await bronzeRows('live-slow'));
+  assert.deepEqual(
+    fastBronze.map((r) => r.payload),
+    batches.flatMap((records) => records.map((r) => JSON.stringify(r))),
+    'bronze payloads are the records as received',
+  );
   const rows = await sql<Record<string, string>>(
     "SELECT batch_id, status, job_id, toString(rows_read = rows_inserted + rows_unchanged + rows_rejected) AS ok FROM ingest_batches FINAL WHERE store_id = 'live-fast' ORDER BY batch_id",
   );
@@ -146,6 +163,50 @@ test('the fast path stores exactly what runBatch stores, batch by batch, and wha
   const again = await loader.load(batches.map((records, i) => ({ batchId: `fast-again-${i}`, jobId: `job-again-${i}`, storeId: 'live-fast', timezone: 'UTC', records })));
   assert.equal(again.reduce((a, r) => a + r.inserted, 0), 0);
   assert.deepEqual(await storedEvents('live-fast'), stored);
+
+  // Through the API: each batch validated and serialized there (prepareEvents), carried by its job,
+  // loaded by the worker. POSTed one after the other, each loaded before the next: the same
+  // outcome as runBatch, batch by batch, and the answer names the same rejects.
+  const viaApi: BatchResult[] = [];
+  const answers: { rejected: { index: number; field: string; reason: string }[] }[] = [];
+  for (const records of batches) {
+    const res = await fetch(`${app.url}/v1/events?store=live-api`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': app.adminKey.key }, body: JSON.stringify(records) });
+    assert.equal(res.status, 202);
+    const answer = (await res.json()) as { jobId: string; rejected: { index: number; field: string; reason: string }[] };
+    answers.push(answer);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const job = await app.services.queues.events.getJob(answer.jobId);
+      if (job?.finishedOn) {
+        assert.equal(job.failedReason ?? null, null, 'the job does not fail');
+        viaApi.push(job.returnvalue as BatchResult);
+        break;
+      }
+      assert.ok(Date.now() < deadline, 'the events job completes');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  assert.deepEqual(viaApi.map(counts), slow.map(counts), 'through the API, per batch: the same counts as runBatch');
+  assert.deepEqual(await storedEvents('live-api'), await storedEvents('live-slow'), 'through the API: the same stored events');
+  const apiBatch = new Map(viaApi.map((r, i) => [r.batchId, String(i)]));
+  const byBatch = (rows: Record<string, string>[], name: (b: string) => string) => rows.map((r): Record<string, string> => ({ ...r, b: name(r.b!) })).sort((x, y) => x.b!.localeCompare(y.b!) || Number(x.row) - Number(y.row));
+  const slowRejects = await rejectsOf('live-slow');
+  assert.deepEqual(
+    byBatch(await sql<Record<string, string>>("SELECT batch_id AS b, toString(row_number) AS row, field, reason_code, message, raw_payload FROM rejected_records WHERE store_id = 'live-api'"), (b) => apiBatch.get(b)!),
+    byBatch(slowRejects, (b) => b),
+    'through the API: the same rejects, row by row',
+  );
+  assert.deepEqual(
+    answers.flatMap((a, i) => a.rejected.map((r) => ({ b: String(i), row: String(r.index + 1), field: r.field, reason_code: r.reason }))),
+    slowRejects.map((r) => ({ b: r.b, row: r.row, field: r.field, reason_code: r.reason_code })),
+    'the answers name exactly the rejects the batches record',
+  );
+  // (The app keeps bronze rows RAW_RETENTION_DAYS; the reference loads above asked for 30.)
+  assert.deepEqual(
+    byBatch(await sql<Record<string, string>>("SELECT batch_id AS b, toString(row_number) AS row, source, payload, toString(retention_days) AS keep FROM raw_events WHERE store_id = 'live-api'"), (b) => apiBatch.get(b)!),
+    byBatch(await bronzeRows('live-slow'), (b) => b).map((r) => ({ ...r, keep: String(app.services.config.RAW_RETENTION_DAYS) })),
+    'through the API: the same bronze copy',
+  );
 });
 
 test('the events worker micro-batches concurrent POSTs: every batch acknowledged, stored once, reconciled', { timeout: 180_000 }, async () => {
@@ -202,4 +263,29 @@ test('the events worker micro-batches concurrent POSTs: every batch acknowledged
     (await sql<{ b: string }>("SELECT batch_id AS b FROM ingest_batches FINAL WHERE store_id = 'live-http' AND status = 'completed' ORDER BY b")).map((r) => r.b),
   );
   if (rec!.failed === '0') assert.equal(results.reduce((a, r) => a + r.inserted, 0), expected.size, 'each distinct event inserted by exactly one batch');
+});
+
+test('an events job with a malformed payload fails at once with the schema\'s message (no retries)', { timeout: 60_000 }, async () => {
+  const { EVENTS_JOB } = await import('../../src/jobs/events.job.js');
+  const bad = [
+    { storeId: 'live-bad', receivedAt: Date.now(), records: [] },
+    { storeId: 'live-bad', receivedAt: Date.now(), records: [{ event_type: 'page_view' }, 7] },
+    { storeId: '', receivedAt: Date.now(), records: [{ event_type: 'page_view' }] },
+  ];
+  for (const [i, data] of bad.entries()) {
+    const job = await app.services.queues.events.add(EVENTS_JOB, data, { jobId: `bad-payload-${i}-${Date.now()}`, attempts: 3, backoff: { type: 'fixed', delay: 100 } });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const j = await app.services.queues.events.getJob(job.id!);
+      if ((await j?.getState()) === 'failed') {
+        assert.match(j!.failedReason, /^invalid events job: /);
+        assert.equal(j!.attemptsMade, 1, 'not retried');
+        break;
+      }
+      assert.ok(Date.now() < deadline, 'the job fails');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  const [n] = await sql<{ n: string }>("SELECT toString(count()) AS n FROM raw_events WHERE store_id = 'live-bad'");
+  assert.equal(n!.n, '0', 'nothing of them is stored');
 });
