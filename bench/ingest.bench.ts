@@ -190,6 +190,26 @@ Raw engine in the same run: ${fmt(rawRate)} events/s inserting the same events, 
 `;
 }
 
+/**
+ * Uploads a file from a child process, as a real client would (its buffers are not the app's).
+ * Resolves with the job id.
+ */
+async function uploadFromChild(app: RunningApp, file: string, query: Record<string, string>): Promise<{ jobId: string }> {
+  const url = `${app.url}/v1/imports?${new URLSearchParams({ filename: path.basename(file), ...query })}`;
+  const script = `const fs = require('node:fs');
+fetch(process.env.URL, { method: 'POST', headers: { authorization: 'Bearer ' + process.env.KEY, 'content-length': String(fs.statSync(process.env.FILE).size) }, body: fs.createReadStream(process.env.FILE), duplex: 'half' })
+  .then(async (r) => { const t = await r.text(); if (r.status !== 202) { console.error(r.status, t); process.exit(1); } process.stdout.write(t); })
+  .catch((e) => { console.error(e); process.exit(1); });`;
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, URL: url, KEY: app.adminKey.key, FILE: file }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as { jobId: string }) : reject(new Error(`upload failed (exit ${code})`))));
+  });
+}
+
 async function bigCsv(app: RunningApp, dir: string): Promise<string> {
   const mb = Number(process.env.BENCH_BIG_CSV_MB ?? 1024);
   const file = path.join(dir, 'big-orders.csv');
@@ -206,21 +226,37 @@ async function bigCsv(app: RunningApp, dir: string): Promise<string> {
   }
   await new Promise<void>((r) => out.end(r));
   const size = fs.statSync(file).size;
+  const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' / ');
+  const loadBefore = load();
   const before = Math.round(process.memoryUsage().rss / 1024 / 1024);
   const mem = rssSampler();
   const t0 = performance.now();
-  const { jobId } = await upload(app, file, { entity: 'orders', store: 'bench-big' });
-  const result = await waitForJob(app, jobId);
-  const ms = performance.now() - t0;
-  const peak = mem.stop();
+  const { jobId } = await uploadFromChild(app, file, { entity: 'orders', store: 'bench-big' });
+  const uploadMs = performance.now() - t0;
+  const uploadPeak = mem.stop();
+  const jobMem = rssSampler();
+  // Load average once a minute while the import runs (other work shares the 2 cores).
+  const loads: number[] = [];
+  const loadTimer = setInterval(() => loads.push(os.loadavg()[0]!), 60_000);
+  const t1 = performance.now();
+  let result;
+  try {
+    result = await waitForJob(app, jobId);
+  } finally {
+    clearInterval(loadTimer);
+  }
+  const ms = performance.now() - t1;
+  const peak = Math.max(uploadPeak, jobMem.stop());
+  const heap = Math.round(process.memoryUsage().heapTotal / 1024 / 1024);
   fs.rmSync(file, { force: true });
-  return `A generated orders CSV of ${fmt(size / 1024 / 1024)} MB (${fmt(n)} rows) uploaded and imported by the same process (API + worker + embedded engine). Measured ${new Date().toISOString().slice(0, 16)}Z.
+  const loadRange = loads.length > 0 ? `1-minute load average during the import ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)}` : '';
+  return `A generated orders CSV of ${fmt(size / 1024 / 1024)} MB (${fmt(n)} rows) uploaded over HTTP by a separate client process and imported by the app process (API + workers + embedded engine). Measured ${new Date().toISOString().slice(0, 16)}Z.
 
 | target | measured | met |
 | --- | --- | --- |
-| peak RSS < 500 MB importing a ${fmt(mb)} MB CSV | ${fmt(peak)} MB peak (${fmt(before)} MB before the upload) | ${peak < 500 ? 'yes' : 'no'} |
+| peak RSS < 500 MB importing a ${fmt(mb)} MB CSV | ${fmt(peak)} MB peak (${fmt(before)} MB before the upload; ${fmt(uploadPeak)} MB peak during the upload) | ${peak < 500 ? 'yes' : 'no'} |
 
-Time ${fmt(ms / 1000, 1)} s (${fmt(result.read / (ms / 1000))} rows/s); load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')}. Batch: read ${fmt(result.read)}, inserted ${fmt(result.inserted)}, rejected ${fmt(result.rejected)}.
+Upload ${fmt(uploadMs / 1000, 1)} s; import ${fmt(ms / 1000, 1)} s (${fmt(result.read / (ms / 1000))} rows/s). Load average (1 / 5 / 15 min) before ${loadBefore}, at the end ${load()}${loadRange ? `; ${loadRange}` : ''}. V8 heap at the end ${fmt(heap)} MB. Batch: read ${fmt(result.read)}, inserted ${fmt(result.inserted)}, rejected ${fmt(result.rejected)}.
 `;
 }
 

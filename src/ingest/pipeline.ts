@@ -58,7 +58,11 @@ export interface RunBatchOptions {
   retentionDays: number;
   rows: AsyncIterable<SourceRow>;
   mapper?: RecordMapper;
-  /** Records validated and written per round trip. @default 5000 */
+  /**
+   * Records validated and written per round trip. @default 10000 (each fact lookup reads the
+   * store's key column, and each insert makes a part per month it spans: fewer, larger round trips
+   * are faster; 10,000 measured no higher peak RSS than 5,000 on a large orders file)
+   */
   chunkSize?: number;
   onProgress?: (counts: BatchCounts) => void | Promise<void>;
   signal?: AbortSignal;
@@ -114,7 +118,7 @@ interface Valid<E extends Entity> {
  */
 export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
   const { wh, storeId, batchId } = opts;
-  const chunkSize = opts.chunkSize ?? 5000;
+  const chunkSize = opts.chunkSize ?? 10_000;
   const schemas = entitySchemas(opts.timezone);
   // The high-volume entities use validators with exactly the zod schemas' rules, without zod's cost.
   const fastItems = fastOrderItemValidator(opts.timezone);

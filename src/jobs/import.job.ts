@@ -7,6 +7,7 @@ import { openRecordStream, UnsupportedFileError } from '../ingest/parsers/index.
 import { ONLINE_RETAIL_FORMAT } from '../ingest/formats/online-retail.js';
 import { onlineRetailMapper } from '../ingest/mappers.js';
 import { ensureStore } from '../ingest/stores.js';
+import { withLimitedHeapGrowth } from '../ingest/heap-growth.js';
 import { afterBatchCommitted } from './analytics.flow.js';
 import { importOnlineRetailInEngine } from '../ingest/formats/online-retail-sql.js';
 import { stat } from 'node:fs/promises';
@@ -94,7 +95,12 @@ async function importInEngine(services: Services, job: Job, p: ImportPayload, ti
 /** The job's result: the batch, and which reader ran it (`engine`: the engine import of the Online Retail format). */
 export type ImportResult = BatchResult & { reader: 'engine' | 'stream' };
 
-export async function runImportJob(services: Services, job: Job): Promise<ImportResult> {
+/** Imports the job's file (V8's heap kept near its live size meanwhile, see withLimitedHeapGrowth). */
+export function runImportJob(services: Services, job: Job): Promise<ImportResult> {
+  return withLimitedHeapGrowth(() => importJob(services, job));
+}
+
+async function importJob(services: Services, job: Job): Promise<ImportResult> {
   const parsed = importPayload.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`invalid import job: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const p = parsed.data;

@@ -171,3 +171,27 @@ test('times without a zone are wall-clock time in the store time zone', async ()
     { order_id: 't3', c: '2024-10-27 00:30:00.000' }, // 01:30 happens twice that night: the first (BST) one
   ]);
 });
+
+test('the embedded engine starts with its memory settings, and an insert takes settings per statement', async () => {
+  const settings = await wh.query<{ name: string; value: string }>(
+    `SELECT name, value FROM system.server_settings WHERE name IN ('mark_cache_size', 'max_parts_cleaning_thread_pool_size', 'max_thread_pool_free_size', 'background_merges_mutations_concurrency_ratio')`,
+  );
+  assert.deepEqual(Object.fromEntries(settings.map((s) => [s.name, s.value])), {
+    mark_cache_size: '134217728',
+    max_parts_cleaning_thread_pool_size: '2',
+    max_thread_pool_free_size: '16',
+    background_merges_mutations_concurrency_ratio: '1',
+  });
+  // Inserts parse times as the other statements do (date_time_input_format = best_effort).
+  await wh.command('CREATE TABLE IF NOT EXISTS t_insert_settings (id String, at DateTime64(3, \'UTC\'), note String) ENGINE = MergeTree ORDER BY id');
+  await wh.insert('t_insert_settings', [
+    { id: 'a', at: '2024-03-01T10:00:00Z', note: 'Grüße 😀' },
+    { id: 'b', at: '2024-03-01 11:30:00.250', note: 'line\nbreak "quoted"' },
+  ]);
+  const rows = await wh.query<{ id: string; at: string; note: string }>('SELECT id, toString(at) AS at, note FROM t_insert_settings ORDER BY id');
+  assert.deepEqual(rows, [
+    { id: 'a', at: '2024-03-01 10:00:00.000', note: 'Grüße 😀' },
+    { id: 'b', at: '2024-03-01 11:30:00.250', note: 'line\nbreak "quoted"' },
+  ]);
+  await wh.command('DROP TABLE t_insert_settings');
+});
