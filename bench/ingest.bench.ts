@@ -31,8 +31,9 @@ async function waitForJob(app: RunningApp, jobId: string): Promise<{ read: numbe
   for (;;) {
     const job = await app.services.queues.ingest.getJob(jobId);
     const state = await job?.getState();
-    if (state === 'completed') return job!.returnvalue;
-    if (state === 'failed') throw new Error(`job failed: ${job!.failedReason}`);
+    // Read the job again once it finished: the one read before has no result yet.
+    if (state === 'completed') return (await app.services.queues.ingest.getJob(jobId))!.returnvalue;
+    if (state === 'failed') throw new Error(`job failed: ${(await app.services.queues.ingest.getJob(jobId))!.failedReason}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import type http from 'node:http';
-import type { Job } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import type { Services } from '../app/services.js';
 import { requireScope, resolveStore } from '../auth/authenticate.js';
 import { ENTITIES, entitySchemas, fastEventValidator, validateRecord } from '../ingest/validate/entities.js';
@@ -19,8 +19,16 @@ function safeFileName(name: string): string {
 }
 
 /** What a client sees of an import job. */
-export async function describeImportJob(job: Job) {
-  const state = await job.getState();
+export async function describeImportJob(queue: Queue, job: Job) {
+  let state = await job.getState();
+  if ((state === 'completed' && job.returnvalue == null) || (state === 'failed' && !job.failedReason)) {
+    // The job finished after it was read: read it again, so a finished state comes with its result.
+    const fresh = await queue.getJob(job.id!);
+    if (fresh) {
+      job = fresh;
+      state = await job.getState();
+    }
+  }
   const data = job.data as ImportPayload;
   return {
     jobId: job.id,
@@ -119,7 +127,7 @@ export async function handleUpload(services: Services, req: http.IncomingMessage
   const existing = await services.queues.ingest.getJob(jobId);
   const job = existing ?? (await services.queues.ingest.add(IMPORT_JOB, payload, { jobId, attempts: 3, backoff: { type: 'exponential', delay: 2000 } }));
   services.log.info({ jobId, store: storeId, file: fileName, bytes: size, duplicate: !!existing }, 'import enqueued');
-  sendJson(res, 202, { ...(await describeImportJob(job)), duplicate: !!existing, bytes: size, statusUrl: `/v1/imports/${encodeURIComponent(jobId)}` });
+  sendJson(res, 202, { ...(await describeImportJob(services.queues.ingest, job)), duplicate: !!existing, bytes: size, statusUrl: `/v1/imports/${encodeURIComponent(jobId)}` });
 }
 
 /** GET /v1/imports/:jobId — state, progress and (when done) the batch summary. */
@@ -130,7 +138,7 @@ export async function handleImportStatus(services: Services, req: http.IncomingM
   if (!job || !data || (key.stores.length > 0 && !key.stores.includes(data.storeId))) {
     throw new HttpError(404, 'NOT_FOUND', `no import job ${jobId}`);
   }
-  sendJson(res, 200, await describeImportJob(job));
+  sendJson(res, 200, await describeImportJob(services.queues.ingest, job));
 }
 
 /** Splits a JSON or NDJSON body into records; names the line of a bad one. */

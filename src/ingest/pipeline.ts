@@ -43,8 +43,8 @@ export interface AffectedScope {
   days: string[];
 }
 
-export interface RunBatchOptions {
-  wh: Warehouse;
+/** What ingest_batches says about a batch besides its counts and status. */
+export interface BatchIdentity {
   storeId: string;
   batchId: string;
   /** File name or 'events'. */
@@ -54,6 +54,12 @@ export interface RunBatchOptions {
   format: string;
   contentHash?: string;
   jobId?: string;
+  /** Epoch ms. */
+  startedAt: number;
+}
+
+export interface RunBatchOptions extends Omit<BatchIdentity, 'startedAt'> {
+  wh: Warehouse;
   timezone: string;
   retentionDays: number;
   rows: AsyncIterable<SourceRow>;
@@ -72,6 +78,38 @@ export interface BatchResult extends BatchCounts {
   batchId: string;
   affected: AffectedScope;
   rejectsByReason: Record<string, number>;
+}
+
+/** The states of a batch in ingest_batches. */
+export type BatchStatus = 'running' | 'completed' | 'failed';
+
+
+/**
+ * Writes a batch's row of ingest_batches (ReplacingMergeTree by version: the row written last
+ * wins; `order` breaks a tie within one millisecond, so a later status always replaces an earlier one).
+ */
+export function writeBatchLog(wh: Warehouse, b: BatchIdentity, counts: BatchCounts, status: BatchStatus, error = '', order = status === 'running' ? 0 : 1): Promise<void> {
+  return wh.insert('ingest_batches', [
+    {
+      store_id: b.storeId,
+      batch_id: b.batchId,
+      source: b.source,
+      entity: b.entity,
+      format: b.format,
+      content_hash: b.contentHash ?? '',
+      status,
+      rows_read: counts.read,
+      rows_inserted: counts.inserted,
+      rows_unchanged: counts.unchanged,
+      rows_rejected: counts.rejected,
+      started_at: toChTime(b.startedAt),
+      finished_at: status === 'running' ? null : toChTime(Date.now()),
+      error,
+      file_name: b.source,
+      job_id: b.jobId ?? '',
+      version: Date.now() * 1000 + order,
+    },
+  ]);
 }
 
 /** The identity mapper: each source row is one record of `entity`. */
@@ -144,28 +182,8 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
   };
   let deferred: Valid<'order_items' | 'payments'>[] = [];
 
-  const writeBatchRow = (status: string, error = '') =>
-    wh.insert('ingest_batches', [
-      {
-        store_id: storeId,
-        batch_id: batchId,
-        source: opts.source,
-        entity: opts.entity,
-        format: opts.format,
-        content_hash: opts.contentHash ?? '',
-        status,
-        rows_read: counts.read,
-        rows_inserted: counts.inserted,
-        rows_unchanged: counts.unchanged,
-        rows_rejected: counts.rejected,
-        started_at: toChTime(startedAt),
-        finished_at: status === 'running' ? null : toChTime(Date.now()),
-        error,
-        file_name: opts.source,
-        job_id: opts.jobId ?? '',
-        version: Date.now() * 1000 + (status === 'running' ? 0 : 1),
-      },
-    ]);
+  const writeBatchRow = (status: BatchStatus, error = '') =>
+    writeBatchLog(wh, { storeId, batchId, source: opts.source, entity: opts.entity, format: opts.format, contentHash: opts.contentHash, jobId: opts.jobId, startedAt }, counts, status, error);
   await writeBatchRow('running');
 
   // Bronze: every source row as received, before anything else looks at it.

@@ -1,14 +1,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { startApp, type RunningApp } from '../../src/app/app.js';
 import { generateApiKey, storeApiKey } from '../../src/auth/api-keys.js';
-import { projectRoot } from '../../src/config/paths.js';
 import { tempDir } from '../support/temp.js';
+import { runCli as runCliAs } from '../support/cli.js';
 
 const tmp = tempDir();
 let app: RunningApp;
@@ -35,19 +34,7 @@ after(async () => {
   tmp.cleanup();
 });
 
-function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(projectRoot(), 'dist/src/cli/main.js'), ...args], {
-      env: { PATH: process.env.PATH ?? '', ECOMM_URL: app.url!, ECOMM_API_KEY: admin, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
+const runCli = (args: string[], env: Record<string, string> = {}) => runCliAs({ url: app.url!, key: admin }, args, env);
 
 const post = (p: string, body: string, key?: string, headers: Record<string, string> = {}) =>
   fetch(`${app.url}${p}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...(key ? { 'x-api-key': key } : {}), ...headers } });

@@ -21,7 +21,7 @@ import zlib from 'node:zlib';
 import type { Warehouse } from '../../warehouse/client.js';
 import { openRecordStream } from '../parsers/index.js';
 import { splitFields } from '../parsers/csv.js';
-import { runBatch, type BatchCounts, type BatchResult, type IncomingRecord } from '../pipeline.js';
+import { runBatch, writeBatchLog, type BatchCounts, type BatchResult, type BatchStatus, type IncomingRecord } from '../pipeline.js';
 import { toChTime, type EntityRecord } from '../validate/entities.js';
 import { ORDER_ITEM_SPEC, ORDER_SPEC } from '../facts.js';
 import { decimal } from '../validate/values.js';
@@ -241,28 +241,10 @@ async function importLines(opts: EngineImportOptions, lines: { sql: string; para
   const versionBase = BigInt(startedAt) * 1_000_000n;
   const counts: BatchCounts = { read: 0, inserted: 0, unchanged: 0, rejected: 0 };
   const b = { store: storeId, batch: batchId };
-  const writeBatchRow = (status: string, error = '', version = Date.now() * 1000) =>
-    wh.insert('ingest_batches', [
-      {
-        store_id: storeId,
-        batch_id: batchId,
-        source: opts.source,
-        entity: 'order_items',
-        format: ONLINE_RETAIL_FORMAT,
-        content_hash: opts.contentHash ?? '',
-        status,
-        rows_read: counts.read,
-        rows_inserted: counts.inserted,
-        rows_unchanged: counts.unchanged,
-        rows_rejected: counts.rejected,
-        started_at: toChTime(startedAt),
-        finished_at: status === 'running' ? null : toChTime(Date.now()),
-        error,
-        file_name: opts.source,
-        job_id: opts.jobId ?? '',
-        version,
-      },
-    ]);
+  const identity = { storeId, batchId, source: opts.source, entity: 'order_items' as const, format: ONLINE_RETAIL_FORMAT, contentHash: opts.contentHash, jobId: opts.jobId, startedAt };
+  // The pipeline run for customers and products below writes this batch's row with its own (zero)
+  // counts at order 0 and 1; the final row here comes after it (order 2, or 3 when failed).
+  const writeBatchRow = (status: BatchStatus, error = '', order = 0) => writeBatchLog(wh, identity, counts, status, error, order);
   const dropStaging = async () => {
     for (const t of STAGING_TABLES) await wh.command(`ALTER TABLE ${t} DROP PARTITION {batch:String}`, b).catch(() => {});
   };
@@ -352,8 +334,7 @@ async function importLines(opts: EngineImportOptions, lines: { sql: string; para
     if (counts.read !== counts.inserted + counts.unchanged + counts.rejected) {
       throw new Error(`batch ${batchId} does not reconcile: read ${counts.read} ≠ inserted ${counts.inserted} + unchanged ${counts.unchanged} + rejected ${counts.rejected}`);
     }
-    // The pipeline wrote this batch's row with its own (zero) counts: this one, newer, wins.
-    await writeBatchRow('completed', '', Date.now() * 1000 + 2);
+    await writeBatchRow('completed', '', 2);
     await opts.onProgress?.({ ...counts });
     const [byReason] = await wh.query<{ reasons: string[]; n: string[] }>(
       `SELECT groupArray(reason) AS reasons, groupArray(toString(c)) AS n
@@ -366,7 +347,7 @@ async function importLines(opts: EngineImportOptions, lines: { sql: string; para
     step('finish');
     return { batchId, ...counts, affected: { days: allDays }, rejectsByReason, timings };
   } catch (err) {
-    await writeBatchRow('failed', (err as Error).message.slice(0, 2000), Date.now() * 1000 + 3).catch(() => {});
+    await writeBatchRow('failed', (err as Error).message.slice(0, 2000), 3).catch(() => {});
     throw err;
   } finally {
     await dropStaging();
