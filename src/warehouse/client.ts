@@ -111,6 +111,42 @@ export function jsonEachRow(rows: readonly Record<string, unknown>[]): Buffer {
 }
 
 /**
+ * Rows as JSONCompactEachRow bytes (one JSON array of values per line) with their column list,
+ * when every row has the same keys in the same order and no undefined value — the rows of one
+ * insert almost always do. The engine parses this faster than JSONEachRow (no key per value) and
+ * it is shorter to build. `undefined` otherwise (then JSONEachRow, where a missing key means the
+ * column's default).
+ */
+export function jsonCompactEachRow(rows: readonly Record<string, unknown>[]): { columns: string[]; bytes: Buffer } | undefined {
+  if (rows.length === 0) return undefined;
+  const columns = Object.keys(rows[0]!);
+  const width = columns.length;
+  let buf: Buffer | undefined;
+  let n = 0;
+  for (const row of rows) {
+    let line = '[';
+    let i = 0;
+    for (const key in row) {
+      const v = row[key];
+      if (i >= width || key !== columns[i] || v === undefined) return undefined;
+      line += (i === 0 ? '' : ',') + JSON.stringify(v);
+      i++;
+    }
+    if (i !== width) return undefined;
+    line += ']';
+    buf ??= Buffer.allocUnsafe(Math.max(16 * 1024, Math.ceil(rows.length * (line.length + 1) * 1.25)));
+    if (n + line.length * 3 + 1 > buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, n + line.length * 3 + 1));
+      buf.copy(bigger, 0, 0, n);
+      buf = bigger;
+    }
+    n += buf.write(line, n, 'utf8');
+    buf[n++] = 0x0a;
+  }
+  return { columns, bytes: buf!.subarray(0, n) };
+}
+
+/**
  * Creates the process's warehouse: HTTP to a ClickHouse server when CLICKHOUSE_URL is set,
  * otherwise the embedded engine (chdb) with its data under DATA_DIR/clickhouse. The database is
  * created when missing. Only one embedded engine (one data path) can live in a process.
@@ -221,13 +257,13 @@ export async function createWarehouse(config: Config): Promise<Warehouse> {
       if (rows.length === 0) return;
       if (rawSession) {
         // Settings go with the statement (SETTINGS …), not SET: this connection keeps none.
-        await rawSession.insert({
-          table: `${database}.${table}`,
-          values: jsonEachRow(rows),
-          format: 'JSONEachRow',
-          settings: Object.fromEntries(Object.entries({ ...BASE_SETTINGS, ...settingsFor(opts) }).filter(([, v]) => v !== undefined)) as Record<string, string | number | boolean>,
-          signal: opts?.abortSignal,
-        });
+        const settings = Object.fromEntries(Object.entries({ ...BASE_SETTINGS, ...settingsFor(opts) }).filter(([, v]) => v !== undefined)) as Record<string, string | number | boolean>;
+        const compact = jsonCompactEachRow(rows);
+        await rawSession.insert(
+          compact
+            ? { table: `${database}.${table}`, values: compact.bytes, format: 'JSONCompactEachRow', columns: compact.columns, settings, signal: opts?.abortSignal }
+            : { table: `${database}.${table}`, values: jsonEachRow(rows), format: 'JSONEachRow', settings, signal: opts?.abortSignal },
+        );
         return;
       }
       await client.insert({

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jsonEachRow } from '../../src/warehouse/client.js';
+import { jsonCompactEachRow, jsonEachRow } from '../../src/warehouse/client.js';
 
 /** Independent: the JSONEachRow text @clickhouse/client sends, one JSON.stringify per row. */
 const expected = (rows: Record<string, unknown>[]) => Buffer.from(rows.map((r) => JSON.stringify(r) + '\n').join(''), 'utf8');
@@ -17,4 +17,21 @@ test('jsonEachRow gives the bytes of one JSON object per line, for any text and 
   for (const set of [rows, rows.slice(0, 1), rows.slice(7, 8), growing]) {
     assert.ok(jsonEachRow(set).equals(expected(set)));
   }
+});
+
+test('jsonCompactEachRow gives one JSON array of the values per line, only when every row has the same keys', () => {
+  const values = ['', 'quote " backslash \\ newline \n', 'Grüße', '😀', '\u0000', 'x'.repeat(40_000)];
+  const rows = Array.from({ length: 2000 }, (_, i) => ({ id: `O${i}`, n: i, price: '1.5', flag: i % 2 === 0, none: null, text: values[i % values.length] }));
+  const compact = jsonCompactEachRow(rows);
+  assert.ok(compact);
+  assert.deepEqual(compact.columns, ['id', 'n', 'price', 'flag', 'none', 'text']);
+  // Independent: the values of each row in column order, one JSON.stringify per row.
+  const text = rows.map((r) => JSON.stringify(compact.columns.map((c) => (r as Record<string, unknown>)[c])) + '\n').join('');
+  assert.ok(compact.bytes.equals(Buffer.from(text, 'utf8')));
+  // Anything else is left to JSONEachRow (a missing key means the column's default there).
+  assert.equal(jsonCompactEachRow([]), undefined);
+  assert.equal(jsonCompactEachRow([{ a: 1, b: 2 }, { a: 1 }]), undefined, 'a key missing');
+  assert.equal(jsonCompactEachRow([{ a: 1 }, { a: 1, b: 2 }]), undefined, 'an extra key');
+  assert.equal(jsonCompactEachRow([{ a: 1, b: 2 }, { b: 2, a: 1 }]), undefined, 'another key order');
+  assert.equal(jsonCompactEachRow([{ a: 1, b: undefined }]), undefined, 'an undefined value');
 });
