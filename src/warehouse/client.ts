@@ -88,26 +88,35 @@ const EMBEDDED_ENGINE_ARGS = [
 ];
 
 /**
- * Rows as JSONEachRow bytes (the text @clickhouse/client would send), built in one Buffer: the
- * payload stays off the V8 heap and goes to the engine without a copy.
+ * Text lines written into one Buffer (UTF-8, each ended by LF), sized from the first line so an
+ * insert's rows rarely need a second, larger buffer: the payload stays off the V8 heap and goes to
+ * the engine without a copy.
  */
-export function jsonEachRow(rows: readonly Record<string, unknown>[]): Buffer {
-  let buf: Buffer | undefined;
-  let n = 0;
-  for (const row of rows) {
-    const line = JSON.stringify(row);
-    // Sized from the first row, so a chunk's rows rarely need a second, larger buffer.
-    buf ??= Buffer.allocUnsafe(Math.max(16 * 1024, Math.ceil(rows.length * (line.length + 1) * 1.25)));
+class LineBuffer {
+  private buf: Buffer | undefined;
+  private n = 0;
+  constructor(private readonly expectedLines: number) {}
+  push(line: string): void {
+    this.buf ??= Buffer.allocUnsafe(Math.max(16 * 1024, Math.ceil(this.expectedLines * (line.length + 1) * 1.25)));
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    if (n + line.length * 3 + 1 > buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, n + line.length * 3 + 1));
-      buf.copy(bigger, 0, 0, n);
-      buf = bigger;
+    if (this.n + line.length * 3 + 1 > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.n + line.length * 3 + 1));
+      this.buf.copy(bigger, 0, 0, this.n);
+      this.buf = bigger;
     }
-    n += buf.write(line, n, 'utf8');
-    buf[n++] = 0x0a;
+    this.n += this.buf.write(line, this.n, 'utf8');
+    this.buf[this.n++] = 0x0a;
   }
-  return buf ? buf.subarray(0, n) : Buffer.alloc(0);
+  bytes(): Buffer {
+    return this.buf ? this.buf.subarray(0, this.n) : Buffer.alloc(0);
+  }
+}
+
+/** Rows as JSONEachRow bytes (the text @clickhouse/client would send), in one Buffer. */
+export function jsonEachRow(rows: readonly Record<string, unknown>[]): Buffer {
+  const out = new LineBuffer(rows.length);
+  for (const row of rows) out.push(JSON.stringify(row));
+  return out.bytes();
 }
 
 /**
@@ -121,8 +130,7 @@ export function jsonCompactEachRow(rows: readonly Record<string, unknown>[]): { 
   if (rows.length === 0) return undefined;
   const columns = Object.keys(rows[0]!);
   const width = columns.length;
-  let buf: Buffer | undefined;
-  let n = 0;
+  const out = new LineBuffer(rows.length);
   for (const row of rows) {
     let line = '[';
     let i = 0;
@@ -133,17 +141,9 @@ export function jsonCompactEachRow(rows: readonly Record<string, unknown>[]): { 
       i++;
     }
     if (i !== width) return undefined;
-    line += ']';
-    buf ??= Buffer.allocUnsafe(Math.max(16 * 1024, Math.ceil(rows.length * (line.length + 1) * 1.25)));
-    if (n + line.length * 3 + 1 > buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, n + line.length * 3 + 1));
-      buf.copy(bigger, 0, 0, n);
-      buf = bigger;
-    }
-    n += buf.write(line, n, 'utf8');
-    buf[n++] = 0x0a;
+    out.push(line + ']');
   }
-  return { columns, bytes: buf!.subarray(0, n) };
+  return { columns, bytes: out.bytes() };
 }
 
 /**

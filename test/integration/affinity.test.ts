@@ -1,25 +1,14 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from '../../src/config/config.js';
-import { createWarehouse, type Warehouse } from '../../src/warehouse/client.js';
-import { migrate } from '../../src/warehouse/migrations.js';
+import type { Warehouse } from '../../src/warehouse/client.js';
 import { runAffinity } from '../../src/analytics/affinity.js';
 import { rebuildRollups } from '../../src/analytics/rollups.js';
 import { frequentlyBoughtTogether, topProductsByCategory } from '../../src/warehouse/affinity.queries.js';
 import { chTs, close, localDay, money, orderRow, rng, sameMoney, type OrderFact } from '../support/analytics-fixtures.js';
-import { tempDir } from '../support/temp.js';
+import { tempWarehouse } from '../support/warehouse.js';
 
-const tmp = tempDir();
 let wh: Warehouse;
-
-before(async () => {
-  wh = await createWarehouse(parseConfig({ DATA_DIR: tmp.dir }));
-  await migrate(wh);
-});
-after(async () => {
-  await wh.close();
-  tmp.cleanup();
-});
+tempWarehouse((w) => (wh = w));
 
 const STORE = 'aff1';
 const TZ = 'Europe/Berlin';

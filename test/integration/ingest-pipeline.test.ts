@@ -1,25 +1,14 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from '../../src/config/config.js';
-import { createWarehouse, type Warehouse } from '../../src/warehouse/client.js';
-import { migrate } from '../../src/warehouse/migrations.js';
+import type { Warehouse } from '../../src/warehouse/client.js';
 import { runBatch, type BatchResult } from '../../src/ingest/pipeline.js';
 import type { Entity } from '../../src/ingest/validate/entities.js';
 import type { SourceRow } from '../../src/ingest/parsers/source-row.js';
-import { tempDir } from '../support/temp.js';
+import { tempWarehouse } from '../support/warehouse.js';
 
-const tmp = tempDir();
 let wh: Warehouse;
 let seq = 0;
-
-before(async () => {
-  wh = await createWarehouse(parseConfig({ DATA_DIR: tmp.dir }));
-  await migrate(wh);
-});
-after(async () => {
-  await wh.close();
-  tmp.cleanup();
-});
+tempWarehouse((w) => (wh = w));
 
 async function* rowsOf(records: Record<string, unknown>[]): AsyncIterable<SourceRow> {
   let n = 0;

@@ -1,24 +1,13 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from '../../src/config/config.js';
-import { createWarehouse, type Warehouse } from '../../src/warehouse/client.js';
-import { migrate } from '../../src/warehouse/migrations.js';
+import type { Warehouse } from '../../src/warehouse/client.js';
 import { runSegments } from '../../src/analytics/segments.js';
 import { customerSegments, segmentsOfCustomers } from '../../src/warehouse/segments.queries.js';
 import { chTs, daysBetween, localDay, money, orderRow, rng, sameMoney, units, type OrderFact } from '../support/analytics-fixtures.js';
-import { tempDir } from '../support/temp.js';
+import { tempWarehouse } from '../support/warehouse.js';
 
-const tmp = tempDir();
 let wh: Warehouse;
-
-before(async () => {
-  wh = await createWarehouse(parseConfig({ DATA_DIR: tmp.dir }));
-  await migrate(wh);
-});
-after(async () => {
-  await wh.close();
-  tmp.cleanup();
-});
+tempWarehouse((w) => (wh = w));
 
 const DAY = 86_400_000;
 const TZ = 'America/New_York';
