@@ -76,6 +76,7 @@ async function importInEngine(services: Services, job: Job, p: ImportPayload, ti
       timezone,
       retentionDays: services.config.RAW_RETENTION_DAYS,
       encoding: p.encoding,
+      maxBytes: services.config.ONLINE_RETAIL_ENGINE_MAX_BYTES,
       // The engine reads the whole file in its first step: the bytes count as read from then on.
       onProgress: (c) => job.updateProgress({ ...c, bytesRead: totalBytes, totalBytes } satisfies ImportProgress as unknown as object),
     });

@@ -16,6 +16,7 @@ import { parseConfig } from '../../src/config/config.js';
 import { createWarehouse, type Warehouse } from '../../src/warehouse/client.js';
 import { migrate } from '../../src/warehouse/migrations.js';
 import { fingerprint, importInEngine, importStreaming } from '../support/online-retail-paths.js';
+import { importOnlineRetailInEngine } from '../../src/ingest/formats/online-retail-sql.js';
 import { batchRow, one } from '../support/import-helpers.js';
 import { tempDir } from '../support/temp.js';
 
@@ -129,6 +130,18 @@ after(async () => {
   tmp.cleanup();
 });
 
+const STAGING_TABLES = ['file', 'text', 'fields', 'values', 'lines', 'items', 'orders'].map((t) => `staging_online_retail_${t}`);
+
+/** The working tables that still hold rows (an import deletes its own when it ends, whatever the outcome). */
+async function leftInStaging(): Promise<Record<string, string>> {
+  const left: Record<string, string> = {};
+  for (const t of STAGING_TABLES) {
+    const r = await one(wh, `SELECT toString(count()) AS n FROM ${t}`);
+    if (r.n !== '0') left[t] = r.n;
+  }
+  return left;
+}
+
 describe('the engine import stores exactly what the streaming import stores', () => {
   for (const v of VARIANTS) {
     it(`every rule, ${v.name}`, async () => {
@@ -165,6 +178,7 @@ describe('the engine import stores exactly what the streaming import stores', ()
       assert.equal(cross!.inserted, 0);
       assert.equal(cross!.unchanged, js.inserted);
       assert.deepEqual(await fingerprint(wh, `js-${v.name}`, `js-${v.name}-1`), await fingerprint(wh, `sql-${v.name}`, `sql-${v.name}-1`));
+      assert.deepEqual(await leftInStaging(), {}, 'no working rows left behind');
     });
   }
 
@@ -223,6 +237,31 @@ describe('files the engine does not read like the CSV reader are declined, with 
         { b: batchId },
       );
       assert.deepEqual(written, { bronze: '0', batches: '0', staged: '0' });
+      assert.deepEqual(await leftInStaging(), {}, 'no working rows left behind');
+    });
+  }
+});
+
+describe('files larger than the engine import takes, and clusters, stream instead', () => {
+  it('on a ClickHouse cluster (its working tables are one server\'s memory): declined', async () => {
+    const file = writeFile('cluster', ruleLines(), VARIANTS[1]!);
+    const onCluster = { ...wh, cluster: 'c1' };
+    const r = await importOnlineRetailInEngine({ wh: onCluster, storeId: 'cluster', batchId: 'cluster-1', path: file, source: 'c.csv', timezone: TZ, retentionDays: 30 });
+    assert.equal(r, undefined);
+    assert.deepEqual(await one(wh, `SELECT toString(count()) AS n FROM ingest_batches WHERE store_id = 'cluster'`), { n: '0' });
+  });
+
+  for (const v of [VARIANTS[1]!, VARIANTS[2]!]) {
+    it(`${v.name}: declined above maxBytes (the uncompressed size), taken at it`, async () => {
+      const file = writeFile(`size-${v.name}`, ruleLines(), v);
+      const size = v.gzip ? zlib.gunzipSync(fs.readFileSync(file)).length : fs.statSync(file).size;
+      const run = (batchId: string, maxBytes: number) =>
+        importOnlineRetailInEngine({ wh, storeId: `size-${v.name}`, batchId, path: file, source: 'size.csv', timezone: TZ, retentionDays: 30, maxBytes });
+      assert.equal(await run(`size-${v.name}-1`, size - 1), undefined);
+      const written = await one(wh, 'SELECT (SELECT toString(count()) FROM ingest_batches WHERE store_id = {s:String}) AS batches', { s: `size-${v.name}` });
+      assert.deepEqual(written, { batches: '0' });
+      const taken = await run(`size-${v.name}-2`, size);
+      assert.equal(taken?.read, ruleLines().length);
     });
   }
 });

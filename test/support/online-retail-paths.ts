@@ -75,7 +75,7 @@ const FINGERPRINT_SQL: Record<string, string> = {
 export async function fingerprint(wh: Warehouse, storeId: string, batchId: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const [name, sql] of Object.entries(FINGERPRINT_SQL)) {
-    const [r] = await wh.query<{ n: string; h: string }>(`SELECT toString(count()) AS n, toString(sum(cityHash64(*))) AS h FROM (${sql})`, { s: storeId, b: batchId });
+    const [r] = await wh.query<{ n: string; h: string }>(`SELECT toString(count()) AS n, toString(sum(cityHash64(formatRow('TSV', *)))) AS h FROM (${sql})`, { s: storeId, b: batchId });
     out[name] = `${r!.n} rows, ${r!.h}`;
   }
   return out;

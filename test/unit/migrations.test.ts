@@ -32,7 +32,9 @@ test('cluster rendering adds ON CLUSTER and Replicated engines', () => {
     for (const st of m.statements) {
       const r = renderForCluster(st, 'c1');
       assert.match(r, /ON CLUSTER c1/, `${m.file}: ${st.slice(0, 60)}`);
-      if (/^CREATE TABLE/i.test(st)) assert.match(r, /ENGINE = Replicated\w*MergeTree\('/, `${m.file}: replicated engine`);
+      // Memory tables (the Online Retail import's working tables, 0011) stay per server: that import
+      // is not used on a cluster.
+      if (/^CREATE TABLE/i.test(st) && !/ENGINE = Memory$/.test(st)) assert.match(r, /ENGINE = Replicated\w*MergeTree\('/, `${m.file}: replicated engine`);
     }
   }
 });

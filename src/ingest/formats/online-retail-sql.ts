@@ -3,16 +3,17 @@
  * streaming mapper (./online-retail.ts + the pipeline), ≈ 7× faster on the real file.
  *
  * The engine reads the file itself (`file()`, LineAsString: each line with its line number; a
- * server that cannot read this disk gets the lines sent instead) into the bronze table, splits the
- * lines into fields, and runs the line rules as SQL over staging tables (clickhouse/0010). The
- * value rules stay in TypeScript: each distinct value of each column (a file of 541,909 lines has
- * ≈ 64,000) goes through the same functions the mapper uses, and the results are joined to the
- * lines. Items and orders are built and written in SQL with the pipeline's row hash and
+ * server that cannot read this disk gets the lines sent instead) into a working table, copies it
+ * to the bronze table, splits the lines into fields, and runs the line rules as SQL over working
+ * tables kept in the engine's memory (clickhouse/0010, 0011). The value rules stay in TypeScript:
+ * each distinct value of each column (a file of 541,909 lines has ≈ 64,000) goes through the same
+ * functions the mapper uses, and the results are joined to the lines. Items and orders are built and written in SQL with the pipeline's row hash and
  * idempotency; the few thousand customer versions and products go through the ordinary pipeline,
  * as the mapper's do.
  *
  * It takes only files it can read exactly as the CSV reader would: comma-separated, the standard
- * header, no multi-line or malformed records, no CR inside a line. For anything else
+ * header, no multi-line or malformed records, no CR inside a line, at most `maxBytes` (the working
+ * tables' memory), not on a cluster. For anything else
  * {@link importOnlineRetailInEngine} returns `undefined` before it writes anything, and the caller
  * uses the streaming path. Lines with quotes (≈ 1 %) are split by the CSV reader's own
  * `splitFields`.
@@ -67,14 +68,22 @@ export interface EngineImportOptions {
    * this is), `upload` — this process sends its lines (any engine). Default: `file` when embedded.
    */
   transfer?: 'file' | 'upload';
+  /**
+   * Largest file (uncompressed bytes) to take; a larger one is declined (the working tables live
+   * in the engine's memory). Default {@link ENGINE_IMPORT_MAX_BYTES}.
+   */
+  maxBytes?: number;
   onProgress?: (counts: BatchCounts) => void | Promise<void>;
 }
+
+/** The default of {@link EngineImportOptions.maxBytes} (the config's ONLINE_RETAIL_ENGINE_MAX_BYTES). */
+export const ENGINE_IMPORT_MAX_BYTES = 128 * 1024 ** 2;
 
 /** The header keys (as the header mapping spells them) in the file's column order. */
 const COLUMNS = ['invoiceno', 'stockcode', 'description', 'quantity', 'invoicedate', 'unitprice', 'customerid', 'country'] as const;
 type Column = (typeof COLUMNS)[number];
 
-const STAGING_TABLES = ['staging_online_retail_fields', 'staging_online_retail_values', 'staging_online_retail_lines', 'staging_online_retail_items', 'staging_online_retail_orders'];
+const STAGING_TABLES = ['staging_online_retail_text', 'staging_online_retail_fields', 'staging_online_retail_values', 'staging_online_retail_lines', 'staging_online_retail_items', 'staging_online_retail_orders'];
 
 /**
  * Windows-1252 characters for bytes 0x80–0x9F, as the CSV reader decodes latin1 (src/ingest/parsers/
@@ -120,12 +129,15 @@ interface Shape {
  */
 export async function importOnlineRetailInEngine(opts: EngineImportOptions): Promise<EngineImportResult | undefined> {
   assertTimeZone(opts.timezone);
+  // The working tables are in one server's memory: on a cluster the statements may reach others.
+  if (opts.wh.cluster) return undefined;
+  const gzip = await isGzip(opts.path);
+  if ((await uncompressedSize(opts.path, gzip)) > (opts.maxBytes ?? ENGINE_IMPORT_MAX_BYTES)) return undefined;
   // What the CSV reader makes of the file's start: encoding, delimiter, header (no rows are read).
   const stream = await openRecordStream(opts.path, { format: 'csv', encoding: opts.encoding });
   const { encoding, delimiter, headers } = stream as { encoding?: string; delimiter?: string; headers?: string[] };
   await stream.close();
   if ((encoding !== 'utf-8' && encoding !== 'latin1') || delimiter !== ',' || !headers || headers.join(',') !== COLUMNS.join(',')) return undefined;
-  const gzip = await isGzip(opts.path);
   const transfer = opts.transfer ?? (opts.wh.engine === 'embedded' ? 'file' : 'upload');
   if (transfer === 'file') {
     return importLines(opts, { sql: linesSql(encoding, { path: true, gzip }), params: { path: opts.path, c1from: C1_FROM, c1to: C1_TO } });
@@ -136,7 +148,7 @@ export async function importOnlineRetailInEngine(opts: EngineImportOptions): Pro
     await uploadLines(opts.wh, opts.batchId, opts.path, gzip);
     return await importLines(opts, { sql: linesSql(encoding, { path: false, gzip }), params }, Math.round(performance.now() - started));
   } finally {
-    await opts.wh.command('ALTER TABLE staging_online_retail_file DROP PARTITION {batch:String}', { batch: Buffer.from(opts.batchId).toString('hex') }).catch(() => {});
+    await opts.wh.command('ALTER TABLE staging_online_retail_file DELETE WHERE batch_hex = {batch:String}', { batch: Buffer.from(opts.batchId).toString('hex') }).catch(() => {});
   }
 }
 
@@ -198,10 +210,26 @@ async function uploadLines(wh: Warehouse, batchId: string, path: string, gzip: b
 
 /** The import once the engine can read the file's lines through `lines` (see {@link linesSql}). */
 async function importLines(opts: EngineImportOptions, lines: { sql: string; params: Record<string, unknown> }, transferMs = 0): Promise<EngineImportResult | undefined> {
-  const { storeId, batchId } = opts;
   const wh = withStatementTime(opts.wh, IMPORT_STATEMENT_SECONDS);
-  const sqlLines = lines.sql;
-  const fileParams = lines.params;
+  const b = { store: opts.storeId, batch: opts.batchId };
+  try {
+    return await importDecodedLines(opts, wh, lines, transferMs);
+  } finally {
+    for (const t of STAGING_TABLES) await wh.command(`ALTER TABLE ${t} DELETE WHERE batch_id = {batch:String}`, b).catch(() => {});
+  }
+}
+
+/** The decoded lines of the batch (staging_online_retail_text), as {@link linesSql} names them. */
+const TEXT = '(SELECT row_number AS _row_number, line AS l FROM staging_online_retail_text WHERE batch_id = {batch:String})';
+
+async function importDecodedLines(
+  opts: EngineImportOptions,
+  wh: Warehouse,
+  lines: { sql: string; params: Record<string, unknown> },
+  transferMs: number,
+): Promise<EngineImportResult | undefined> {
+  const { storeId, batchId } = opts;
+  const b = { store: storeId, batch: batchId };
   // Milliseconds per step, for the job's log and the benchmark.
   const timings: Record<string, number> = transferMs > 0 ? { transfer: transferMs } : {};
   let mark = performance.now();
@@ -210,6 +238,9 @@ async function importLines(opts: EngineImportOptions, lines: { sql: string; para
     timings[name] = Math.round(now - mark);
     mark = now;
   };
+  // The file is read and decoded once, into memory; everything after reads it from there.
+  await wh.command(`INSERT INTO staging_online_retail_text SELECT {batch:String}, _row_number, l FROM (${lines.sql})`, { ...lines.params, ...b });
+  step('load');
   const [shape] = await wh.query<Shape>(
     `SELECT toUInt64(count()) AS lines,
             anyIf(l, _row_number = 0) AS header,
@@ -218,8 +249,8 @@ async function importLines(opts: EngineImportOptions, lines: { sql: string; para
             toUInt64(countIf(position(l, '\\r') > 0)) AS innerCr,
             groupArrayIf(toString(_row_number), _row_number > 0 AND position(l, '"') > 0) AS quotedRows,
             groupArrayIf(l, _row_number > 0 AND position(l, '"') > 0) AS quotedLines
-       FROM (${sqlLines})`,
-    fileParams,
+       FROM ${TEXT}`,
+    b,
   );
   if (!shape) return undefined;
   const header = shape.header.replace(/^\uFEFF/, '');
@@ -242,22 +273,18 @@ async function importLines(opts: EngineImportOptions, lines: { sql: string; para
   const startedAt = Date.now();
   const versionBase = BigInt(startedAt) * 1_000_000n;
   const counts: BatchCounts = { read: 0, inserted: 0, unchanged: 0, rejected: 0 };
-  const b = { store: storeId, batch: batchId };
   const identity = { storeId, batchId, source: opts.source, entity: 'order_items' as const, format: ONLINE_RETAIL_FORMAT, contentHash: opts.contentHash, jobId: opts.jobId, startedAt };
   // The pipeline run for customers and products below writes this batch's row with its own (zero)
   // counts at order 0 and 1; the final row here comes after it (order 2, or 3 when failed).
   const writeBatchRow = (status: BatchStatus, error = '', order = 0) => writeBatchLog(wh, identity, counts, status, error, order);
-  const dropStaging = async () => {
-    for (const t of STAGING_TABLES) await wh.command(`ALTER TABLE ${t} DROP PARTITION {batch:String}`, b).catch(() => {});
-  };
   await writeBatchRow('running');
   try {
     // 1. Bronze: every data line as received (decoded, as the CSV reader keeps it).
     await wh.command(
       `INSERT INTO raw_order_items (store_id, batch_id, source, row_number, payload, received_at, retention_days)
        SELECT {store:String}, {batch:String}, {source:String}, _row_number, l, {received:DateTime64(3, 'UTC')}, {retention:UInt16}
-         FROM (${sqlLines}) WHERE _row_number > 0 AND NOT ${SKIPPED_LINE}`,
-      { ...fileParams, ...b, source: opts.source, received: toChTime(startedAt), retention: opts.retentionDays },
+         FROM ${TEXT} WHERE _row_number > 0 AND NOT ${SKIPPED_LINE}`,
+      { ...b, source: opts.source, received: toChTime(startedAt), retention: opts.retentionDays },
     );
     const [{ n: read } = { n: '0' }] = await wh.query<{ n: string }>(
       'SELECT toString(count()) AS n FROM raw_order_items WHERE store_id = {store:String} AND batch_id = {batch:String}',
@@ -351,8 +378,26 @@ async function importLines(opts: EngineImportOptions, lines: { sql: string; para
   } catch (err) {
     await writeBatchRow('failed', (err as Error).message.slice(0, 2000), 3).catch(() => {});
     throw err;
+  }
+}
+
+/**
+ * The size of the file's content: its size, or for gzip the size its trailer records (modulo 4 GiB;
+ * a trailer smaller than the compressed file itself means it wrapped, and counts as unbounded).
+ */
+async function uncompressedSize(path: string, gzip: boolean): Promise<number> {
+  const { open } = await import('node:fs/promises');
+  const fh = await open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    if (!gzip) return size;
+    if (size < 18) return size;
+    const trailer = Buffer.alloc(4);
+    await fh.read(trailer, 0, 4, size - 4);
+    const recorded = trailer.readUInt32LE(0);
+    return recorded < size ? Number.POSITIVE_INFINITY : recorded;
   } finally {
-    await dropStaging();
+    await fh.close();
   }
 }
 
@@ -460,18 +505,32 @@ const FIELDS = `(
   SELECT row_number, ${COLUMNS.join(', ')} FROM staging_online_retail_fields WHERE batch_id = {batch:String})`;
 
 /**
+ * A text per data line that is equal for two lines exactly when all their fields are (untrimmed):
+ * a line without quotes is its own key (its 8 fields joined by commas, none of them holding one);
+ * a line with quotes is keyed by its fields joined by commas when none holds one, else by LF, which
+ * no field holds (a line has no LF) — so each kind of key can be split back into the same fields,
+ * and a key with an LF never equals one without.
+ */
+const FIELD_ARRAY = `[${COLUMNS.join(', ')}]`;
+const LINE_KEYS = `(
+  SELECT row_number, payload AS k FROM raw_order_items
+   WHERE store_id = {store:String} AND batch_id = {batch:String} AND position(payload, '"') = 0
+  UNION ALL
+  SELECT row_number, if(arrayExists(x -> position(x, ',') > 0, ${FIELD_ARRAY}), arrayStringConcat(${FIELD_ARRAY}, '\\n'), arrayStringConcat(${FIELD_ARRAY}, ','))
+    FROM staging_online_retail_fields WHERE batch_id = {batch:String})`;
+
+/**
  * The lines that exactly repeat an earlier line (all fields equal, untrimmed): every line of a group
  * of equal lines but the first. Lines with equal fields share the outcome of the rules before the
  * duplicate rule, so among the lines that pass them these are exactly the mapper's duplicates.
- * A 64-bit hash finds the candidates cheaply; the groups are then formed on the fields themselves,
+ * A 64-bit hash finds the candidates cheaply; the groups are then formed on the keys themselves,
  * so a hash collision cannot make two different lines duplicates.
  */
-const FIELD_LIST = COLUMNS.join(', ');
 const REPEATS = `
   SELECT arrayJoin(arrayPopFront(arraySort(groupArray(row_number))))
-    FROM ${FIELDS}
-   WHERE cityHash64(${FIELD_LIST}) IN (SELECT h FROM (SELECT cityHash64(${FIELD_LIST}) AS h FROM ${FIELDS}) GROUP BY h HAVING count() > 1)
-   GROUP BY ${FIELD_LIST}
+    FROM ${LINE_KEYS}
+   WHERE cityHash64(k) IN (SELECT h FROM (SELECT cityHash64(k) AS h FROM ${LINE_KEYS}) GROUP BY h HAVING count() > 1)
+   GROUP BY k
   HAVING count() > 1`;
 
 /** A staged item whose stored row has another day (its sort key): the stored row gets a tombstone. */
