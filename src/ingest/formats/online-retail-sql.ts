@@ -839,10 +839,13 @@ async function derivedFromLines(wh: Warehouse, batchId: string) {
       ORDER BY first_row`,
     { batch: batchId },
   );
+  // The latest (line time, then line number) description: the pair as one number (line numbers are
+  // below 2^32), ≈ 4× faster than argMax over a tuple.
+  const latest = 'toInt128(line_ms) * 4294967296 + row_number';
   const products = await wh.query<{ product_id: string; m: number; first: string; named: string; name: string; name_row: string }>(
     `SELECT product_id, any(merchandise) AS m, toString(min(row_number)) AS first, toString(countIf(description != '')) AS named,
-            argMaxIf(description, (line_ms, row_number), description != '') AS name,
-            toString(argMaxIf(row_number, (line_ms, row_number), description != '')) AS name_row
+            argMaxIf(description, ${latest}, description != '') AS name,
+            toString(argMaxIf(row_number, ${latest}, description != '')) AS name_row
        FROM staging_online_retail_lines WHERE batch_id = {batch:String} AND reason = ''
       GROUP BY product_id ORDER BY min(row_number)`,
     { batch: batchId },
