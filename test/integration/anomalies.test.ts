@@ -1,23 +1,19 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from '../../src/config/config.js';
-import { createWarehouse, type Warehouse } from '../../src/warehouse/client.js';
-import { migrate } from '../../src/warehouse/migrations.js';
+import type { Warehouse } from '../../src/warehouse/client.js';
 import { runAnomalies, historyNeeded, addDays as addDaysRef, DEFAULT_ANOMALY_PARAMS } from '../../src/analytics/anomalies.js';
 import { anomaliesOfRun, listAnomalies } from '../../src/warehouse/anomalies.queries.js';
-import { tempDir } from '../support/temp.js';
+import { tempWarehouse } from '../support/warehouse.js';
 import {
   FIXTURE_DAYS, FIXTURE_TZ, INJECTIONS, dayOf, fixtureRows, formatCents, generateFixture, type Fixture, type FixtureOrder,
 } from '../support/anomaly-fixture.js';
 
-const tmp = tempDir();
 let wh: Warehouse;
 let dirty: Fixture;
 let clean: Fixture;
 
-before(async () => {
-  wh = await createWarehouse(parseConfig({ DATA_DIR: tmp.dir }));
-  await migrate(wh);
+tempWarehouse(async (w) => {
+  wh = w;
   dirty = generateFixture({ seed: 42, inject: true, prefix: 'd' });
   clean = generateFixture({ seed: 42, inject: false, prefix: 'c' });
   for (const [store, f] of [['anom', dirty], ['clean', clean]] as const) {
@@ -38,10 +34,6 @@ before(async () => {
     { ...moved, order_id: 'cancelled-1', status: 'cancelled', created_at: `${dayOf(52)} 06:00:00`, updated_at: `${dayOf(52)} 06:00:00`, gross: '50000', net: '50000', version: 1, is_deleted: 0 },
   ]);
   dirty.orders.push({ order_id: 'moved-1', country: 'DE', utcMs: Date.parse(`${dayOf(51)}T06:00:00Z`), localDay: dayOf(51), status: 'paid', gross_cents: 1000, refunded_cents: 0, items: [] });
-});
-after(async () => {
-  await wh.close();
-  tmp.cleanup();
 });
 
 // --- independent reference: a JS reduce over the fixture and a plain median/MAD -----------------

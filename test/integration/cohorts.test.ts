@@ -1,15 +1,12 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from '../../src/config/config.js';
-import { createWarehouse, type Warehouse } from '../../src/warehouse/client.js';
-import { migrate } from '../../src/warehouse/migrations.js';
+import type { Warehouse } from '../../src/warehouse/client.js';
 import { rebuildCohorts } from '../../src/analytics/cohorts.js';
 import { rebuildRollups } from '../../src/analytics/rollups.js';
 import { retentionCohorts, type Cohort } from '../../src/warehouse/cohorts.queries.js';
-import { tempDir } from '../support/temp.js';
+import { tempWarehouse } from '../support/warehouse.js';
 import { firstPurchases, load, localDate, periodOf, s4, u, type FxOrder, type Shop } from '../support/sales-fixture.js';
 
-const tmp = tempDir();
 let wh: Warehouse;
 const TZ = 'Europe/Berlin';
 const STORE = 'cohort-shop';
@@ -104,16 +101,11 @@ function reference(list: FxOrder[], g: 'MONTH' | 'WEEK', from: string, to: strin
     });
 }
 
-before(async () => {
-  wh = await createWarehouse(parseConfig({ DATA_DIR: tmp.dir }));
-  await migrate(wh);
+tempWarehouse(async (w) => {
+  wh = w;
   await wh.insert('dim_store', [{ store_id: STORE, name: STORE, timezone: TZ, country: 'DE', currency: 'EUR', version: 1 }]);
   orders = generate();
   await load(wh, STORE, 'orders', orders, TZ);
-});
-after(async () => {
-  await wh.close();
-  tmp.cleanup();
 });
 
 test('monthly and weekly retention, revenue and LTV match a JS reduce over the orders; guests excluded', async () => {

@@ -1,16 +1,13 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from '../../src/config/config.js';
-import { createWarehouse, type Warehouse } from '../../src/warehouse/client.js';
-import { migrate } from '../../src/warehouse/migrations.js';
+import type { Warehouse } from '../../src/warehouse/client.js';
 import { runBatch } from '../../src/ingest/pipeline.js';
 import type { Entity } from '../../src/ingest/validate/entities.js';
 import type { SourceRow } from '../../src/ingest/parsers/source-row.js';
 import { computeDataQuality, runDataQuality, type QualityResult } from '../../src/analytics/quality.js';
 import { dataQuality } from '../../src/warehouse/quality.queries.js';
-import { tempDir } from '../support/temp.js';
+import { tempWarehouse } from '../support/warehouse.js';
 
-const tmp = tempDir();
 let wh: Warehouse;
 let seq = 0;
 const NOW = Date.now();
@@ -59,9 +56,8 @@ function buildBad() {
   for (let e = 1; e <= 5; e++) bad.events.push({ event_id: `e${e}`, session_id: e === 5 ? '' : `s${e}`, at: NOW - 10 * HOUR - e * 60_000 });
 }
 
-before(async () => {
-  wh = await createWarehouse(parseConfig({ DATA_DIR: tmp.dir }));
-  await migrate(wh);
+tempWarehouse(async (w) => {
+  wh = w;
 
   // The clean store goes through the real ingest pipeline.
   const t = (hoursAgo: number) => iso(NOW - hoursAgo * HOUR);
@@ -117,10 +113,6 @@ before(async () => {
   await wh.insert('fact_events', bad.events.map((e) => ({
     store_id: 'bad', event_id: e.event_id, event_time: ch(e.at), session_id: e.session_id, event_type: 'page_view', received_at: ch(NOW), version: 1,
   })));
-});
-after(async () => {
-  await wh.close();
-  tmp.cleanup();
 });
 
 const find = (rs: QualityResult[], table: string, check: string) => {

@@ -3,33 +3,22 @@
  * import job runs them) into the warehouse, and the validation rules of every entity, each reject
  * naming its row and field. Expected values are computed here from the generated records.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import ExcelJS from 'exceljs';
-import { parseConfig } from '../../src/config/config.js';
-import { createWarehouse, type Warehouse } from '../../src/warehouse/client.js';
-import { migrate } from '../../src/warehouse/migrations.js';
+import type { Warehouse } from '../../src/warehouse/client.js';
 import { runBatch, type BatchResult } from '../../src/ingest/pipeline.js';
 import type { Entity } from '../../src/ingest/validate/entities.js';
 import type { ReadOptions, SourceRow } from '../../src/ingest/parsers/source-row.js';
 import { importFile, tenThousandths } from '../support/import-helpers.js';
-import { tempDir } from '../support/temp.js';
+import { tempWarehouse } from '../support/warehouse.js';
 
-const tmp = tempDir();
 let wh: Warehouse;
+const tmp = tempWarehouse((w) => (wh = w));
 let seq = 0;
-
-before(async () => {
-  wh = await createWarehouse(parseConfig({ DATA_DIR: tmp.dir }));
-  await migrate(wh);
-});
-after(async () => {
-  await wh.close();
-  tmp.cleanup();
-});
 
 // ---------------------------------------------------------------------------------------------
 // The data every format carries: customers with non-ASCII, quotes and delimiters in their names,

@@ -7,18 +7,16 @@
  * cannot read exactly like the CSV reader are declined before anything is written. The engine
  * reads the file itself (embedded) or gets its lines sent (a server): both give the same rows.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { parseConfig } from '../../src/config/config.js';
-import { createWarehouse, type Warehouse } from '../../src/warehouse/client.js';
-import { migrate } from '../../src/warehouse/migrations.js';
+import type { Warehouse } from '../../src/warehouse/client.js';
 import { fingerprint, importInEngine, importStreaming } from '../support/online-retail-paths.js';
 import { importOnlineRetailInEngine } from '../../src/ingest/formats/online-retail-sql.js';
 import { batchRow, one } from '../support/import-helpers.js';
-import { tempDir } from '../support/temp.js';
+import { tempWarehouse } from '../support/warehouse.js';
 
 const TZ = 'Europe/London';
 const HEADER = 'InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country';
@@ -107,8 +105,8 @@ const VARIANTS: Variant[] = [
   { name: 'latin1-gzip', encode: latin1, eol: '\n', gzip: true },
 ];
 
-const tmp = tempDir('ecomm-or-engine-');
 let wh: Warehouse;
+const tmp = tempWarehouse((w) => (wh = w));
 
 function writeFile(name: string, lines: string[], v: Variant, extra = ''): string {
   // blank lines and a line of empty fields are skipped by the reader (they still count as lines)
@@ -121,14 +119,6 @@ function writeFile(name: string, lines: string[], v: Variant, extra = ''): strin
   return file;
 }
 
-before(async () => {
-  wh = await createWarehouse(parseConfig({ DATA_DIR: path.join(tmp.dir, 'data') }));
-  await migrate(wh);
-});
-after(async () => {
-  await wh?.close();
-  tmp.cleanup();
-});
 
 const STAGING_TABLES = ['file', 'text', 'fields', 'values', 'lines', 'items', 'orders'].map((t) => `staging_online_retail_${t}`);
 

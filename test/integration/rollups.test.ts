@@ -1,17 +1,14 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig } from '../../src/config/config.js';
-import { createWarehouse, type Warehouse } from '../../src/warehouse/client.js';
-import { migrate } from '../../src/warehouse/migrations.js';
+import type { Warehouse } from '../../src/warehouse/client.js';
 import { rebuildRollups } from '../../src/analytics/rollups.js';
 import { categoryBreakdown, countryBreakdown, kpis, salesSeries, topProducts, type SalesFilter } from '../../src/warehouse/sales.queries.js';
-import { tempDir } from '../support/temp.js';
+import { tempWarehouse } from '../support/warehouse.js';
 import {
   filterLines, load, localDate, periodOf, refGroups, refKpis, refLines, u, s4,
   type FxItem, type FxOrder, type FxPayment, type FxProduct, type RefFilter, type Shop,
 } from '../support/sales-fixture.js';
 
-const tmp = tempDir();
 let wh: Warehouse;
 const TZ = 'Europe/Berlin'; // UTC+1 in winter
 const STORE = 'shop1';
@@ -102,15 +99,10 @@ function localDaysOf(utcDays: string[]): { from: string; to: string } | null {
   return { from: shift(utcDays[0]!, -1), to: shift(utcDays[utcDays.length - 1]!, 1) };
 }
 
-before(async () => {
-  wh = await createWarehouse(parseConfig({ DATA_DIR: tmp.dir }));
-  await migrate(wh);
+tempWarehouse(async (w) => {
+  wh = w;
   await wh.insert('dim_store', [{ store_id: STORE, name: STORE, timezone: TZ, country: 'DE', currency: 'EUR', version: 1 }]);
   await load(wh, STORE, 'products', products, TZ);
-});
-after(async () => {
-  await wh.close();
-  tmp.cleanup();
 });
 
 test('late, repeated and corrected batches rebuilt by affected days equal a full rebuild', async () => {
