@@ -157,6 +157,62 @@ const BRONZE_COLUMNS = ['store_id', 'batch_id', 'source', 'row_number', 'payload
 /** Columns of a fact line: `{ store_id, ...EVENT_SPEC.row(r), batch_id, version, row_hash }`. */
 const FACT_COLUMNS = ['store_id', ...Object.keys(EVENT_SPEC.row({ event_time: 0, event_type: 'page_view' } as EntityRecord<'events'>)), 'batch_id', 'version', 'row_hash'];
 
+/**
+ * Batches prepared where they were received, for the events worker of the same process: the API
+ * validates every batch to answer with its rejects, and with {@link prepareEvents} that same pass
+ * also builds the rows, so the worker takes them from here instead of validating the job's records
+ * a second time. Only a shortcut: the job in Redis carries the records, and a worker that finds
+ * nothing here (another process, a retry, a full or expired entry, another time zone) prepares them
+ * itself, with the same function and the same outcome.
+ */
+export class PreparedBatches {
+  private readonly entries = new Map<string, { timezone: string; prepared: PreparedBatch; at: number }>();
+  private consumers = 0;
+
+  /**
+   * @param maxBatches batches kept at most (≈ 250 KB each for 500 events); when full, new ones are
+   *   not kept — the worker takes the oldest first, and prepares the others itself. @default 128
+   * @param maxAgeMs how long a batch is kept for its job. @default 60000
+   */
+  constructor(private readonly opts: { maxBatches?: number; maxAgeMs?: number } = {}) {}
+
+  /** Called by an events worker of this process: from now on batches are kept for it. */
+  addConsumer(): void {
+    this.consumers++;
+  }
+
+  /** True when an events worker runs in this process (only then is preparing in the API worth it). */
+  get wanted(): boolean {
+    return this.consumers > 0;
+  }
+
+  /** Keeps a batch prepared for a newly enqueued job (no-op when full). */
+  put(jobId: string, timezone: string, prepared: PreparedBatch): void {
+    this.expire();
+    if (this.entries.size >= (this.opts.maxBatches ?? 128)) return;
+    this.entries.set(jobId, { timezone, prepared, at: Date.now() });
+  }
+
+  /** The batch prepared for a job in this time zone (taken out), or undefined. */
+  take(jobId: string, timezone: string): PreparedBatch | undefined {
+    const e = this.entries.get(jobId);
+    if (!e) return undefined;
+    this.entries.delete(jobId);
+    return e.timezone === timezone && Date.now() - e.at < (this.opts.maxAgeMs ?? 60_000) ? e.prepared : undefined;
+  }
+
+  private expire(): void {
+    const oldest = Date.now() - (this.opts.maxAgeMs ?? 60_000);
+    for (const [id, e] of this.entries) {
+      if (e.at >= oldest) break; // in insertion order: the rest is younger
+      this.entries.delete(id);
+    }
+  }
+}
+
+/** The process's prepared batches (API → events worker of the same process). */
+export const preparedBatches = new PreparedBatches();
+
 interface BatchWork {
   p: PreparedBatch;
   inserted: number;
