@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isoTimestampFast, parseTimestamp, timestamp } from '../../src/ingest/validate/values.js';
+import { chDateTime, civilDateTime, isoTimestampFast, parseTimestamp, timestamp } from '../../src/ingest/validate/values.js';
 
 /** A small deterministic PRNG (mulberry32), so a failure can be reproduced from its seed. */
 function rng(seed: number): () => number {
@@ -132,5 +132,21 @@ test('isoTimestampFast takes every ISO form with a full time of day that the gen
       // The text of toISOString (what most clients send) is its own instant.
       assert.equal(isoTimestampFast(dt.toISOString(), tz), ms);
     }
+  }
+});
+
+test('chDateTime (civil arithmetic for 1970–9999) gives the text of toISOString with a space and no Z', () => {
+  const r = rng(99);
+  const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  const edges = [0, 1, 999, 1000, 86_399_999, 86_400_000, Date.UTC(2000, 1, 29, 23, 59, 59, 999), Date.UTC(2100, 1, 28, 12), Date.UTC(2100, 2, 1), Date.UTC(2400, 1, 29), Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.UTC(1972, 11, 31, 23, 59, 59, 999), Date.UTC(2024, 0, 1)];
+  const values = [...edges, ...edges.map((e) => e + 1), ...edges.filter((e) => e > 0).map((e) => e - 1)];
+  for (let i = 0; i < 200_000; i++) values.push(Math.floor(r() * 253_402_300_800_000));
+  for (const ms of values) {
+    if (ms < 253_402_300_800_000) assert.equal(civilDateTime(ms), iso(ms), String(ms));
+    assert.equal(chDateTime(ms), iso(ms), String(ms));
+  }
+  // Outside the civil fast path: toISOString's text (negative years, six-digit years, fractions).
+  for (const ms of [-1, -86_400_000 * 400, Date.UTC(10000, 0, 1), Date.UTC(10000, 0, 1) - 1, 1.5]) {
+    assert.equal(chDateTime(ms), iso(ms), String(ms));
   }
 });

@@ -251,13 +251,48 @@ export function localDate(ms: number, timeZone: string): string {
 export function chDateTime(ms: number): string {
   // A row usually formats the same instant more than once (created_at, updated_at): the last one is kept.
   if (ms === lastDateTime.ms) return lastDateTime.text;
-  const iso = new Date(ms).toISOString();
-  const text = iso.length === 24 ? iso.slice(0, 10) + ' ' + iso.slice(11, 23) : iso.replace('T', ' ').replace('Z', '');
+  let text: string;
+  if (Number.isInteger(ms) && ms >= 0 && ms < MAX_FOUR_DIGIT_YEAR_MS) {
+    text = civilDateTime(ms);
+  } else {
+    const iso = new Date(ms).toISOString();
+    text = iso.length === 24 ? iso.slice(0, 10) + ' ' + iso.slice(11, 23) : iso.replace('T', ' ').replace('Z', '');
+  }
   lastDateTime.ms = ms;
   lastDateTime.text = text;
   return text;
 }
 const lastDateTime = { ms: NaN, text: '' };
+
+/** 10000-01-01T00:00:00Z: below it (and from 1970) `toISOString` has four year digits. */
+const MAX_FOUR_DIGIT_YEAR_MS = 253_402_300_800_000;
+const pad2 = (n: number) => (n < 10 ? '0' + n : '' + n);
+const pad3 = (n: number) => (n < 10 ? '00' + n : n < 100 ? '0' + n : '' + n);
+
+/**
+ * `YYYY-MM-DD hh:mm:ss.sss` of a whole epoch ms in [1970, 10000) without a Date object: the text of
+ * `new Date(ms).toISOString()` with a space for the T and no Z (unit-tested against it). Days →
+ * civil date after H. Hinnant's `civil_from_days` (proleptic Gregorian, as Date).
+ */
+export function civilDateTime(ms: number): string {
+  const days = Math.floor(ms / 86_400_000);
+  let rest = ms - days * 86_400_000;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const h = Math.floor(rest / 3_600_000);
+  rest -= h * 3_600_000;
+  const mi = Math.floor(rest / 60_000);
+  rest -= mi * 60_000;
+  const s = Math.floor(rest / 1000);
+  return y + '-' + pad2(m) + '-' + pad2(d) + ' ' + pad2(h) + ':' + pad2(mi) + ':' + pad2(s) + '.' + pad3(rest - s * 1000);
+}
 
 export function oneOf<T extends string>(v: unknown, allowed: readonly T[], aliases: Record<string, T> = {}): T {
   const s = text(v).toLowerCase().replace(/[\s-]+/g, '_');
