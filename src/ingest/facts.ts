@@ -158,7 +158,22 @@ export type FactEntity = keyof typeof FACT_SPECS;
  */
 const shapes = new Map<string, { order: string[]; glue: string[]; at: number[] }>();
 
+/** The last shape asked for, by its keys (a loader asks for the same one row after row). */
+let lastShape: { keys: string[]; shape: { order: string[]; glue: string[]; at: number[] } } | undefined;
+
 function shapeOf(keys: string[]) {
+  const last = lastShape;
+  if (last && last.keys.length === keys.length) {
+    let same = true;
+    for (let i = 0; i < keys.length && same; i++) same = keys[i] === last.keys[i];
+    if (same) return last.shape;
+  }
+  const shape = shapeByKey(keys);
+  lastShape = { keys, shape };
+  return shape;
+}
+
+function shapeByKey(keys: string[]) {
   const key = keys.join(',');
   let shape = shapes.get(key);
   if (!shape) {
@@ -195,18 +210,27 @@ export function factHash(row: Record<string, unknown>): string {
 export function encodeFactRow(row: Record<string, unknown>): { hash: string; values: string | undefined } {
   const keys = Object.keys(row);
   const { glue, at } = shapeOf(keys);
-  const json: string[] = new Array(keys.length);
-  let values: string | undefined = '';
+  // Scratch arrays, joined into flat strings (no chain of concatenations to flatten later).
+  const json = scratchJson;
+  json.length = keys.length;
+  let defined = true;
   for (let i = 0; i < keys.length; i++) {
     const s = JSON.stringify(row[keys[i]!]);
+    if (s === undefined) defined = false;
     json[i] = s ?? 'null';
-    if (s === undefined) values = undefined;
-    else if (values !== undefined) values += i === 0 ? s : ',' + s;
   }
+  const values = defined ? json.join(',') : undefined;
   if (at.length === 0) return { hash: rowHashOfJson('[]'), values };
-  let text = '';
-  for (let i = 0; i < at.length; i++) text += glue[i]! + json[at[i]!]!;
-  return { hash: rowHashOfJson(text + ']]'), values };
+  const parts = scratchParts;
+  parts.length = 2 * at.length + 1;
+  for (let i = 0; i < at.length; i++) {
+    parts[2 * i] = glue[i]!;
+    parts[2 * i + 1] = json[at[i]!]!;
+  }
+  parts[2 * at.length] = ']]';
+  return { hash: rowHashOfJson(parts.join('')), values };
 }
+const scratchJson: string[] = [];
+const scratchParts: string[] = [];
 
 export { day as utcDay };

@@ -74,9 +74,13 @@ export interface PreparedFact {
   hash: string;
   /** UTC epoch ms of the event. */
   time: number;
-  /** The row's values as JSON in `EVENT_SPEC.row` key order, comma-separated (see `encodeFactRow`). */
-  values: string | undefined;
-  /** The row itself, kept only when `values` is undefined (it goes as JSONEachRow). */
+  /**
+   * The start of the row's JSONCompactEachRow line: `[` + its values as JSON in `EVENT_SPEC.row`
+   * key order (see `encodeFactRow`) + `,"<row hash>",` ({@link FACT_COLUMNS}); the load appends
+   * store, batch and version. Undefined when a value is undefined.
+   */
+  head: string | undefined;
+  /** The row itself, kept only when `head` is undefined (it goes as JSONEachRow). */
   row: Record<string, unknown> | undefined;
 }
 
@@ -143,7 +147,9 @@ export function prepareEvents(batch: LiveBatch, validate: (fields: Record<string
     const key = rec.event_id ?? '';
     const prev = byKey.get(key);
     if (prev) p.repeats++; // the identical repeat, or the earlier record a later different one replaces
-    if (!prev || prev.hash !== hash) byKey.set(key, { key, hash, time: rec.event_time, values, row: values === undefined ? row : undefined });
+    if (!prev || prev.hash !== hash) {
+      byKey.set(key, { key, hash, time: rec.event_time, head: values === undefined ? undefined : '[' + values + ',"' + hash + '",', row: values === undefined ? row : undefined });
+    }
   }
   p.facts = [...byKey.values()];
   p.customers = [...customers];
@@ -154,8 +160,18 @@ export function prepareEvents(batch: LiveBatch, validate: (fields: Record<string
 /** Columns of a bronze line (`raw_events`), in order. */
 const BRONZE_COLUMNS = ['store_id', 'batch_id', 'source', 'row_number', 'payload', 'received_at', 'retention_days'];
 
-/** Columns of a fact line: `{ store_id, ...EVENT_SPEC.row(r), batch_id, version, row_hash }`. */
-const FACT_COLUMNS = ['store_id', ...Object.keys(EVENT_SPEC.row({ event_time: 0, event_type: 'page_view' } as EntityRecord<'events'>)), 'batch_id', 'version', 'row_hash'];
+/** Columns of a fact line: the `EVENT_SPEC.row(r)` values, then row_hash, store_id, batch_id, version. */
+const FACT_COLUMNS = [...Object.keys(EVENT_SPEC.row({ event_time: 0, event_type: 'page_view' } as EntityRecord<'events'>)), 'row_hash', 'store_id', 'batch_id', 'version'];
+
+/**
+ * The decimal text of `startedAt × 1,000,000 + seq` (a row's version) without BigInt: exact for
+ * any safe-integer `startedAt` (ms) and `seq`.
+ */
+export function versionText(startedAt: number, seq: number): string {
+  const low = seq % 1_000_000;
+  const high = startedAt + (seq - low) / 1_000_000;
+  return high === 0 ? String(low) : String(high) + String(low).padStart(6, '0');
+}
 
 /**
  * Batches prepared where they were received, for the events worker of the same process: the API
@@ -252,7 +268,7 @@ class KnownMembers {
 export class LiveEventsLoader {
   private readonly validators = new Map<string, ReturnType<typeof fastEventValidator>>();
   private readonly members = new KnownMembers();
-  private seq = 0n;
+  private seq = 0;
 
   constructor(
     private readonly wh: Warehouse,
@@ -282,7 +298,6 @@ export class LiveEventsLoader {
    */
   async commit(prepared: readonly PreparedBatch[]): Promise<BatchResult[]> {
     const startedAt = Date.now();
-    const versionBase = BigInt(startedAt) * 1_000_000n;
     const receivedAt = toChTime(startedAt);
     const work: BatchWork[] = prepared.map((p) => ({ p, inserted: 0, unchanged: p.repeats, days: new Set<number>() }));
 
@@ -313,16 +328,16 @@ export class LiveEventsLoader {
         }
         const storeJson = JSON.stringify(store);
         for (const w of mine) {
-          const batchJson = JSON.stringify(w.p.batch.batchId);
+          const tail = storeJson + ',' + JSON.stringify(w.p.batch.batchId) + ',"';
           for (const f of w.p.facts) {
             if (claimed.has(f.key)) {
               w.unchanged++; // events are immutable: the first stored version stays
               continue;
             }
             claimed.add(f.key);
-            const version = (versionBase + this.seq++).toString();
-            if (f.values === undefined) plainRows.set(lines.length, { store_id: store, ...f.row, batch_id: w.p.batch.batchId, version, row_hash: f.hash });
-            lines.push(f.values === undefined ? '' : '[' + storeJson + ',' + f.values + ',' + batchJson + ',"' + version + '","' + f.hash + '"]');
+            const version = versionText(startedAt, this.seq++);
+            if (f.head === undefined) plainRows.set(lines.length, { store_id: store, ...f.row, batch_id: w.p.batch.batchId, version, row_hash: f.hash });
+            lines.push(f.head === undefined ? '' : f.head + tail + version + '"]');
             w.inserted++;
             w.days.add(Math.floor(f.time / 86_400_000));
           }

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PreparedBatches, prepareEvents } from '../../src/ingest/live-events.js';
+import { PreparedBatches, prepareEvents, versionText } from '../../src/ingest/live-events.js';
 import { fastEventValidator } from '../../src/ingest/validate/entities.js';
 
 const prepared = (jobId: string) =>
@@ -40,4 +40,10 @@ test('PreparedBatches: when full, new batches are not kept (the oldest are taken
   cache.put('e', 'UTC', prepared('e')); // drops the expired d on the way
   assert.equal(cache.take('d', 'UTC'), undefined);
   assert.ok(cache.take('e', 'UTC'));
+});
+
+test('versionText is the decimal text of startedAt × 1,000,000 + seq, as BigInt computes it', () => {
+  const starts = [0, 1, 999_999, 1_795_476_000_123, Date.now(), 9_999_999_999_999];
+  const seqs = [0, 1, 9, 999_999, 1_000_000, 1_000_001, 123_456_789, 2 ** 40 + 7, Number.MAX_SAFE_INTEGER - 1_000_000_000_000];
+  for (const s of starts) for (const q of seqs) assert.equal(versionText(s, q), (BigInt(s) * 1_000_000n + BigInt(q)).toString(), `${s}, ${q}`);
 });

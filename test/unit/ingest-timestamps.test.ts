@@ -141,6 +141,8 @@ test('chDateTime (civil arithmetic for 1970–9999) gives the text of toISOStrin
   const edges = [0, 1, 999, 1000, 86_399_999, 86_400_000, Date.UTC(2000, 1, 29, 23, 59, 59, 999), Date.UTC(2100, 1, 28, 12), Date.UTC(2100, 2, 1), Date.UTC(2400, 1, 29), Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.UTC(1972, 11, 31, 23, 59, 59, 999), Date.UTC(2024, 0, 1)];
   const values = [...edges, ...edges.map((e) => e + 1), ...edges.filter((e) => e > 0).map((e) => e - 1)];
   for (let i = 0; i < 200_000; i++) values.push(Math.floor(r() * 253_402_300_800_000));
+  // Consecutive instants (the last minute's text is reused), across minute, day and year ends.
+  for (const start of [Date.UTC(2024, 1, 28, 23, 58), Date.UTC(2023, 11, 31, 23, 58, 30)]) for (let ms = start; ms < start + 180_000; ms += 7) values.push(ms);
   for (const ms of values) {
     if (ms < 253_402_300_800_000) assert.equal(civilDateTime(ms), iso(ms), String(ms));
     assert.equal(chDateTime(ms), iso(ms), String(ms));

@@ -266,8 +266,11 @@ const lastDateTime = { ms: NaN, text: '' };
 
 /** 10000-01-01T00:00:00Z: below it (and from 1970) `toISOString` has four year digits. */
 const MAX_FOUR_DIGIT_YEAR_MS = 253_402_300_800_000;
-const pad2 = (n: number) => (n < 10 ? '0' + n : '' + n);
-const pad3 = (n: number) => (n < 10 ? '00' + n : n < 100 ? '0' + n : '' + n);
+/** '00'…'99' and '000'…'999': the fields of a date-time text without a string per field. */
+const DIGITS2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+const DIGITS3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+/** `YYYY-MM-DD hh:mm:` of the last minute formatted (consecutive events share their minute). */
+const lastMinute = { minute: NaN, text: '' };
 
 /**
  * `YYYY-MM-DD hh:mm:ss.sss` of a whole epoch ms in [1970, 10000) without a Date object: the text of
@@ -275,8 +278,13 @@ const pad3 = (n: number) => (n < 10 ? '00' + n : n < 100 ? '0' + n : '' + n);
  * civil date after H. Hinnant's `civil_from_days` (proleptic Gregorian, as Date).
  */
 export function civilDateTime(ms: number): string {
-  const days = Math.floor(ms / 86_400_000);
-  let rest = ms - days * 86_400_000;
+  const minute = Math.floor(ms / 60_000);
+  const rest = ms - minute * 60_000;
+  const s = Math.floor(rest / 1000);
+  const tail = DIGITS2[s]! + '.' + DIGITS3[rest - s * 1000]!;
+  if (minute === lastMinute.minute) return lastMinute.text + tail;
+  const days = Math.floor(minute / 1440);
+  const inDay = minute - days * 1440;
   const z = days + 719_468;
   const era = Math.floor(z / 146_097);
   const doe = z - era * 146_097;
@@ -286,12 +294,10 @@ export function civilDateTime(ms: number): string {
   const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const m = mp < 10 ? mp + 3 : mp - 9;
   const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  const h = Math.floor(rest / 3_600_000);
-  rest -= h * 3_600_000;
-  const mi = Math.floor(rest / 60_000);
-  rest -= mi * 60_000;
-  const s = Math.floor(rest / 1000);
-  return y + '-' + pad2(m) + '-' + pad2(d) + ' ' + pad2(h) + ':' + pad2(mi) + ':' + pad2(s) + '.' + pad3(rest - s * 1000);
+  const h = Math.floor(inDay / 60);
+  lastMinute.minute = minute;
+  lastMinute.text = `${y}-${DIGITS2[m]!}-${DIGITS2[d]!} ${DIGITS2[h]!}:${DIGITS2[inDay - h * 60]!}:`;
+  return lastMinute.text + tail;
 }
 
 export function oneOf<T extends string>(v: unknown, allowed: readonly T[], aliases: Record<string, T> = {}): T {
