@@ -11,6 +11,7 @@ import { ENTITIES, entitySchemas, fastEventValidator, validateRecord } from '../
 import { IMPORT_FORMATS, IMPORT_JOB, importJobId, importPayload, type ImportPayload } from '../jobs/import.job.js';
 import { EVENTS_JOB, eventsJobId, liveEntity, LIVE_ENTITIES } from '../jobs/events.job.js';
 import { isValidStoreId, storeTimezone } from '../ingest/stores.js';
+import { isEventsOnly, prepareEvents, preparedBatches } from '../ingest/live-events.js';
 import { parseDelimiter, parseEncodingName, parseMappingSpec } from '../ingest/parsers/index.js';
 import { BodyTooLargeError, HttpError, readBody, sendJson } from './respond.js';
 
@@ -198,8 +199,14 @@ export async function acceptEvents(services: Services, storeId: string, records:
   if (records.length > max) throw new HttpError(413, 'BATCH_TOO_LARGE', `the batch has ${records.length} records; the limit is ${max}`, { limit: max });
   const tz = await storeTimezone(services.warehouse, storeId, services.config.DEFAULT_TIMEZONE);
   const validators = validatorsFor(tz);
+  const jobId = eventsJobId(storeId, bodyForId);
   const rejected: EventsAnswer['rejected'] = [];
-  records.forEach((r, index) => {
+  // With an events worker in this process, validate by preparing the batch's rows (the same rules
+  // and rejects), which the worker then takes instead of validating the records again.
+  const prepared = preparedBatches.wanted && isEventsOnly(records) ? prepareEvents({ batchId: `${jobId}__1`, jobId, storeId, timezone: tz, records }, validators.events) : undefined;
+  if (prepared) {
+    for (const r of prepared.rejects) rejected.push({ index: r.rowNumber - 1, field: r.field, reason: r.reason, message: r.message });
+  } else records.forEach((r, index) => {
     const entity = liveEntity(r);
     if (!entity) {
       rejected.push({ index, field: 'entity', reason: 'invalid_enum', message: `entity "${String(r['entity'])}" is not one of ${LIVE_ENTITIES.join(', ')}` });
@@ -209,9 +216,10 @@ export async function acceptEvents(services: Services, storeId: string, records:
     const result = entity === 'events' ? validators.events(fields) : validateRecord(validators.schemas, entity, fields);
     if (!result.ok) rejected.push({ index, field: result.problems[0]!.field, reason: result.problems[0]!.reason, message: result.problems.map((p) => p.message).join('; ') });
   });
-  const jobId = eventsJobId(storeId, bodyForId);
   const existing = await services.queues.events.getJob(jobId);
   if (!existing) {
+    // Kept before the job exists: the worker may take the job before add() returns.
+    if (prepared) preparedBatches.put(jobId, tz, prepared);
     await services.queues.events.add(EVENTS_JOB, { storeId, receivedAt: Date.now(), records }, { jobId, attempts: 5, backoff: { type: 'exponential', delay: 500 } });
   }
   return { jobId, duplicate: !!existing, received: records.length, accepted: records.length - rejected.length, rejected };

@@ -156,24 +156,42 @@ export type FactEntity = keyof typeof FACT_SPECS;
  * Per row shape: the key order (localeCompare, as stored hashes were made) and the JSON text
  * between the values, computed once per shape.
  */
-const shapes = new Map<string, { order: string[]; glue: string[] }>();
+const shapes = new Map<string, { order: string[]; glue: string[]; at: number[] }>();
 
-/**
- * Hash of a silver row's business content (timestamps of the load excluded): exactly
- * `rowHash(order.map((k) => [k, row[k]]))`, with the JSON text built here without the pair arrays.
- */
-export function factHash(row: Record<string, unknown>): string {
-  const keys = Object.keys(row);
+/** The last shape asked for, by its keys (a loader asks for the same one row after row). */
+let lastShape: { keys: string[]; shape: { order: string[]; glue: string[]; at: number[] } } | undefined;
+
+function shapeOf(keys: string[]) {
+  const last = lastShape;
+  if (last && last.keys.length === keys.length) {
+    let same = true;
+    for (let i = 0; i < keys.length && same; i++) same = keys[i] === last.keys[i];
+    if (same) return last.shape;
+  }
+  const shape = shapeByKey(keys);
+  lastShape = { keys, shape };
+  return shape;
+}
+
+function shapeByKey(keys: string[]) {
   const key = keys.join(',');
   let shape = shapes.get(key);
   if (!shape) {
     const order = keys.filter((k) => k !== 'updated_at').sort((a, b) => a.localeCompare(b));
     // JSON.stringify([[k0, v0], [k1, v1]]) = '[[' + "k0" + ',' + v0 + '],[' + "k1" + ',' + v1 + ']]'
     const glue = order.map((k, i) => (i === 0 ? '[[' : '],[') + JSON.stringify(k) + ',');
-    shape = { order, glue };
+    shape = { order, glue, at: order.map((k) => keys.indexOf(k)) };
     if (shapes.size < 1000) shapes.set(key, shape);
   }
-  const { order, glue } = shape;
+  return shape;
+}
+
+/**
+ * Hash of a silver row's business content (timestamps of the load excluded): exactly
+ * `rowHash(order.map((k) => [k, row[k]]))`, with the JSON text built here without the pair arrays.
+ */
+export function factHash(row: Record<string, unknown>): string {
+  const { order, glue } = shapeOf(Object.keys(row));
   if (order.length === 0) return rowHashOfJson('[]');
   let json = '';
   for (let i = 0; i < order.length; i++) {
@@ -182,5 +200,37 @@ export function factHash(row: Record<string, unknown>): string {
   }
   return rowHashOfJson(json + ']]');
 }
+
+/**
+ * A silver row's {@link factHash} and its values as JSON text in the row's key order, joined by
+ * commas (the inside of its JSONCompactEachRow array), each value serialized once for both.
+ * `values` is undefined when a value is undefined (JSON has no such value: the row must go as
+ * JSONEachRow, where the missing key means the column's default).
+ */
+export function encodeFactRow(row: Record<string, unknown>): { hash: string; values: string | undefined } {
+  const keys = Object.keys(row);
+  const { glue, at } = shapeOf(keys);
+  // Scratch arrays, joined into flat strings (no chain of concatenations to flatten later).
+  const json = scratchJson;
+  json.length = keys.length;
+  let defined = true;
+  for (let i = 0; i < keys.length; i++) {
+    const s = JSON.stringify(row[keys[i]!]);
+    if (s === undefined) defined = false;
+    json[i] = s ?? 'null';
+  }
+  const values = defined ? json.join(',') : undefined;
+  if (at.length === 0) return { hash: rowHashOfJson('[]'), values };
+  const parts = scratchParts;
+  parts.length = 2 * at.length + 1;
+  for (let i = 0; i < at.length; i++) {
+    parts[2 * i] = glue[i]!;
+    parts[2 * i + 1] = json[at[i]!]!;
+  }
+  parts[2 * at.length] = ']]';
+  return { hash: rowHashOfJson(parts.join('')), values };
+}
+const scratchJson: string[] = [];
+const scratchParts: string[] = [];
 
 export { day as utcDay };

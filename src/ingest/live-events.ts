@@ -16,7 +16,7 @@
  */
 import type { Warehouse } from '../warehouse/client.js';
 import { derivedEventId, type BatchResult } from './pipeline.js';
-import { EVENT_SPEC, factHash } from './facts.js';
+import { EVENT_SPEC, encodeFactRow } from './facts.js';
 import { addInferredMembers } from './dimensions.js';
 import { fastEventValidator, toChTime, type EntityRecord, type Validated } from './validate/entities.js';
 
@@ -68,6 +68,22 @@ export interface PreparedReject {
  * takes no warehouse round trip, kept apart from {@link LiveEventsLoader.commit} so the per-record
  * work is one pass that allocates each row once.
  */
+/** An event's fact row, ready to insert. */
+export interface PreparedFact {
+  key: string;
+  hash: string;
+  /** UTC epoch ms of the event. */
+  time: number;
+  /**
+   * The start of the row's JSONCompactEachRow line: `[` + its values as JSON in `EVENT_SPEC.row`
+   * key order (see `encodeFactRow`) + `,"<row hash>",` ({@link FACT_COLUMNS}); the load appends
+   * store, batch and version. Undefined when a value is undefined.
+   */
+  head: string | undefined;
+  /** The row itself, kept only when `head` is undefined (it goes as JSONEachRow). */
+  row: Record<string, unknown> | undefined;
+}
+
 export interface PreparedBatch {
   batch: { batchId: string; jobId: string; storeId: string };
   /** Records received. */
@@ -79,7 +95,7 @@ export interface PreparedBatch {
    * One fact row (`EVENT_SPEC.row`) per distinct event id with its hash, in first-seen order (a
    * later, different record with the same id replaces the earlier one's content).
    */
-  facts: { key: string; row: Record<string, unknown>; hash: string; time: number }[];
+  facts: PreparedFact[];
   /** Each received record's JSON text (its bronze payload), in order. */
   bronze: string[];
   /** Customer and product ids the valid events refer to (inferred members when unknown). */
@@ -95,7 +111,7 @@ export interface PreparedBatch {
 export function prepareEvents(batch: LiveBatch, validate: (fields: Record<string, unknown>) => Validated<EntityRecord<'events'>>): PreparedBatch {
   const { batchId, jobId, storeId } = batch;
   const p: PreparedBatch = { batch: { batchId, jobId, storeId }, read: 0, repeats: 0, rejects: [], facts: [], bronze: [], customers: [], products: [] };
-  const byKey = new Map<string, { key: string; row: Record<string, unknown>; hash: string; time: number }>();
+  const byKey = new Map<string, PreparedFact>();
   const customers = new Set<string>();
   const products = new Set<string>();
   let rowNumber = 0;
@@ -126,18 +142,92 @@ export function prepareEvents(batch: LiveBatch, validate: (fields: Record<string
     if (rec.customer_id) customers.add(rec.customer_id);
     if (rec.product_id) products.add(rec.product_id);
     const row = EVENT_SPEC.row(rec) as Record<string, unknown>;
-    const hash = factHash(row);
+    const { hash, values } = encodeFactRow(row);
     // A blank event_id (only whitespace) is no id and no reason to reject: stored as '' (as runBatch does).
     const key = rec.event_id ?? '';
     const prev = byKey.get(key);
     if (prev) p.repeats++; // the identical repeat, or the earlier record a later different one replaces
-    if (!prev || prev.hash !== hash) byKey.set(key, { key, row, hash, time: rec.event_time });
+    if (!prev || prev.hash !== hash) {
+      byKey.set(key, { key, hash, time: rec.event_time, head: values === undefined ? undefined : '[' + values + ',"' + hash + '",', row: values === undefined ? row : undefined });
+    }
   }
   p.facts = [...byKey.values()];
   p.customers = [...customers];
   p.products = [...products];
   return p;
 }
+
+/** Columns of a bronze line (`raw_events`), in order. */
+const BRONZE_COLUMNS = ['store_id', 'batch_id', 'source', 'row_number', 'payload', 'received_at', 'retention_days'];
+
+/** Columns of a fact line: the `EVENT_SPEC.row(r)` values, then row_hash, store_id, batch_id, version. */
+const FACT_COLUMNS = [...Object.keys(EVENT_SPEC.row({ event_time: 0, event_type: 'page_view' } as EntityRecord<'events'>)), 'row_hash', 'store_id', 'batch_id', 'version'];
+
+/**
+ * The decimal text of `startedAt × 1,000,000 + seq` (a row's version) without BigInt: exact for
+ * any safe-integer `startedAt` (ms) and `seq`.
+ */
+export function versionText(startedAt: number, seq: number): string {
+  const low = seq % 1_000_000;
+  const high = startedAt + (seq - low) / 1_000_000;
+  return high === 0 ? String(low) : String(high) + String(low).padStart(6, '0');
+}
+
+/**
+ * Batches prepared where they were received, for the events worker of the same process: the API
+ * validates every batch to answer with its rejects, and with {@link prepareEvents} that same pass
+ * also builds the rows, so the worker takes them from here instead of validating the job's records
+ * a second time. Only a shortcut: the job in Redis carries the records, and a worker that finds
+ * nothing here (another process, a retry, a full or expired entry, another time zone) prepares them
+ * itself, with the same function and the same outcome.
+ */
+export class PreparedBatches {
+  private readonly entries = new Map<string, { timezone: string; prepared: PreparedBatch; at: number }>();
+  private consumers = 0;
+
+  /**
+   * @param maxBatches batches kept at most (≈ 250 KB each for 500 events); when full, new ones are
+   *   not kept — the worker takes the oldest first, and prepares the others itself. @default 128
+   * @param maxAgeMs how long a batch is kept for its job. @default 60000
+   */
+  constructor(private readonly opts: { maxBatches?: number; maxAgeMs?: number } = {}) {}
+
+  /** Called by an events worker of this process: from now on batches are kept for it. */
+  addConsumer(): void {
+    this.consumers++;
+  }
+
+  /** True when an events worker runs in this process (only then is preparing in the API worth it). */
+  get wanted(): boolean {
+    return this.consumers > 0;
+  }
+
+  /** Keeps a batch prepared for a newly enqueued job (no-op when full). */
+  put(jobId: string, timezone: string, prepared: PreparedBatch): void {
+    this.expire();
+    if (this.entries.size >= (this.opts.maxBatches ?? 128)) return;
+    this.entries.set(jobId, { timezone, prepared, at: Date.now() });
+  }
+
+  /** The batch prepared for a job in this time zone (taken out), or undefined. */
+  take(jobId: string, timezone: string): PreparedBatch | undefined {
+    const e = this.entries.get(jobId);
+    if (!e) return undefined;
+    this.entries.delete(jobId);
+    return e.timezone === timezone && Date.now() - e.at < (this.opts.maxAgeMs ?? 60_000) ? e.prepared : undefined;
+  }
+
+  private expire(): void {
+    const oldest = Date.now() - (this.opts.maxAgeMs ?? 60_000);
+    for (const [id, e] of this.entries) {
+      if (e.at >= oldest) break; // in insertion order: the rest is younger
+      this.entries.delete(id);
+    }
+  }
+}
+
+/** The process's prepared batches (API → events worker of the same process). */
+export const preparedBatches = new PreparedBatches();
 
 interface BatchWork {
   p: PreparedBatch;
@@ -178,7 +268,7 @@ class KnownMembers {
 export class LiveEventsLoader {
   private readonly validators = new Map<string, ReturnType<typeof fastEventValidator>>();
   private readonly members = new KnownMembers();
-  private seq = 0n;
+  private seq = 0;
 
   constructor(
     private readonly wh: Warehouse,
@@ -208,44 +298,57 @@ export class LiveEventsLoader {
    */
   async commit(prepared: readonly PreparedBatch[]): Promise<BatchResult[]> {
     const startedAt = Date.now();
-    const versionBase = BigInt(startedAt) * 1_000_000n;
     const receivedAt = toChTime(startedAt);
     const work: BatchWork[] = prepared.map((p) => ({ p, inserted: 0, unchanged: p.repeats, days: new Set<number>() }));
 
     try {
       // Bronze first: every received record is kept whatever happens next.
-      const bronze: Record<string, unknown>[] = [];
+      const bronze: string[] = [];
+      const bronzeTail = ',' + JSON.stringify(receivedAt) + ',' + JSON.stringify(this.opts.retentionDays) + ']';
       for (const { p } of work) {
-        const { storeId, batchId } = p.batch;
-        p.bronze.forEach((payload, i) => bronze.push({ store_id: storeId, batch_id: batchId, source: 'events', row_number: i + 1, payload, received_at: receivedAt, retention_days: this.opts.retentionDays }));
+        const head = '[' + JSON.stringify(p.batch.storeId) + ',' + JSON.stringify(p.batch.batchId) + ',"events",';
+        for (let i = 0; i < p.bronze.length; i++) bronze.push(head + (i + 1) + ',' + JSON.stringify(p.bronze[i]) + bronzeTail);
       }
-      await this.wh.insert('raw_events', bronze);
-      const facts: Record<string, unknown>[] = [];
+      await this.wh.insertLines('raw_events', { format: 'JSONCompactEachRow', columns: BRONZE_COLUMNS, lines: bronze });
+      // The new events as JSONCompactEachRow lines of { store_id, ...row, batch_id, version, row_hash }.
+      const lines: string[] = [];
+      // A row with an undefined value (a blank event_id) has no JSONCompactEachRow line: it goes as
+      // a JSONEachRow row (its column's default), and with it the whole insert.
+      const plainRows = new Map<number, Record<string, unknown>>();
       for (const store of new Set(work.map((w) => w.p.batch.storeId))) {
         const mine = work.filter((w) => w.p.batch.storeId === store);
         const keys = [...new Set(mine.flatMap((w) => w.p.facts.map((f) => f.key)))];
         const claimed = new Set<string>();
         if (keys.length > 0) {
-          const rows = await this.wh.query<{ event_id: string }>(
+          const found = await this.wh.query<{ event_id: string }>(
             `SELECT DISTINCT event_id FROM fact_events WHERE store_id = {store:String} AND event_id IN {keys:Array(String)}`,
             { store, keys },
           );
-          for (const r of rows) claimed.add(r.event_id);
+          for (const r of found) claimed.add(r.event_id);
         }
+        const storeJson = JSON.stringify(store);
         for (const w of mine) {
-          for (const { key, row, hash, time } of w.p.facts) {
-            if (claimed.has(key)) {
+          const tail = storeJson + ',' + JSON.stringify(w.p.batch.batchId) + ',"';
+          for (const f of w.p.facts) {
+            if (claimed.has(f.key)) {
               w.unchanged++; // events are immutable: the first stored version stays
               continue;
             }
-            claimed.add(key);
-            facts.push({ store_id: store, ...row, batch_id: w.p.batch.batchId, version: (versionBase + this.seq++).toString(), row_hash: hash });
+            claimed.add(f.key);
+            const version = versionText(startedAt, this.seq++);
+            if (f.head === undefined) plainRows.set(lines.length, { store_id: store, ...f.row, batch_id: w.p.batch.batchId, version, row_hash: f.hash });
+            lines.push(f.head === undefined ? '' : f.head + tail + version + '"]');
             w.inserted++;
-            w.days.add(Math.floor(time / 86_400_000));
+            w.days.add(Math.floor(f.time / 86_400_000));
           }
         }
       }
-      await this.wh.insert('fact_events', facts);
+      if (plainRows.size === 0) {
+        await this.wh.insertLines('fact_events', { format: 'JSONCompactEachRow', columns: FACT_COLUMNS, lines });
+      } else {
+        const rows = lines.map((line, i) => plainRows.get(i) ?? Object.fromEntries((JSON.parse(line) as unknown[]).map((v, c) => [FACT_COLUMNS[c]!, v])));
+        await this.wh.insert('fact_events', rows);
+      }
       for (const store of new Set(work.map((w) => w.p.batch.storeId))) {
         const mine = work.filter((w) => w.p.batch.storeId === store);
         const customers = this.members.unknown('customer', store, mine.flatMap((w) => w.p.customers));

@@ -7,6 +7,7 @@ import type { Warehouse } from '../warehouse/client.js';
 import { QUEUE_PREFIX } from './queues.js';
 import { recordRun, type RunScope } from './run-recorder.js';
 import { storeTimezone } from '../ingest/stores.js';
+import { localDate as localDateIn } from '../ingest/validate/values.js';
 
 /**
  * The analytics flow: after data changes, the gold layer of the affected (store, local days) is
@@ -90,8 +91,7 @@ export const DEFAULT_DEBOUNCE_MS = 2000;
 
 /** The store-local date of an instant, YYYY-MM-DD. */
 export function localDateOf(ms: number, timezone: string): string {
-  // en-CA formats as YYYY-MM-DD.
-  return new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ms));
+  return localDateIn(ms, timezone);
 }
 
 /**

@@ -6,7 +6,7 @@ import { runBatch, type BatchResult, type RecordMapper } from '../ingest/pipelin
 import { ensureStore, type StoreInfo } from '../ingest/stores.js';
 import type { SourceRow } from '../ingest/parsers/source-row.js';
 import { afterBatchCommitted } from './analytics.flow.js';
-import { isEventsOnly, liveEntity, LiveEventsLoader, LIVE_ENTITIES, unknownEntityMessage, type PreparedBatch } from '../ingest/live-events.js';
+import { isEventsOnly, liveEntity, LiveEventsLoader, LIVE_ENTITIES, preparedBatches, unknownEntityMessage, type PreparedBatch } from '../ingest/live-events.js';
 
 export { LIVE_ENTITIES, liveEntity };
 
@@ -128,6 +128,7 @@ export class EventsBatcher {
     private readonly opts: { maxRecords?: number; maxWaitMs?: number } = {},
   ) {
     this.loader = new LiveEventsLoader(services.warehouse, { retentionDays: services.config.RAW_RETENTION_DAYS });
+    preparedBatches.addConsumer();
   }
 
   /** Loads the job's batch (together with others) and resolves with its result. */
@@ -183,8 +184,15 @@ export class EventsBatcher {
   private prepareGroup(group: Waiting[]): void {
     for (const w of group) {
       if (!isEventsOnly(w.payload.records)) continue;
+      const batch = { batchId: batchIdOf(w.job), jobId: w.job.id!, storeId: w.payload.storeId };
+      // Prepared by the API of this process when it received the batch (same records, same zone).
+      const ready = preparedBatches.take(w.job.id!, w.store.timezone);
+      if (ready && ready.read === w.payload.records.length && ready.batch.storeId === batch.storeId) {
+        w.prepared = { ...ready, batch };
+        continue;
+      }
       try {
-        w.prepared = this.loader.prepare({ batchId: batchIdOf(w.job), jobId: w.job.id!, storeId: w.payload.storeId, timezone: w.store.timezone, records: w.payload.records });
+        w.prepared = this.loader.prepare({ ...batch, timezone: w.store.timezone, records: w.payload.records });
       } catch (err) {
         w.failed = err;
       }

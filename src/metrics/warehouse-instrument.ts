@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { QueryOptions, Warehouse } from '../warehouse/client.js';
+import type { EncodedLines, QueryOptions, Warehouse } from '../warehouse/client.js';
 import { newQueryId } from '../warehouse/client.js';
 import { currentQueryScope } from '../warehouse/query-scope.js';
 import { warehouseDuration } from './metrics.js';
@@ -101,6 +101,9 @@ export function instrumentWarehouse(wh: Warehouse, opts: { slowQueryMs: number; 
     },
     insert(table: string, rows: readonly Record<string, unknown>[], o?: QueryOptions) {
       return run('insert', `INSERT INTO ${table}`, o, (full) => wh.insert(table, rows, full));
+    },
+    insertLines(table: string, data: EncodedLines, o?: QueryOptions) {
+      return run('insert', `INSERT INTO ${table}`, o, (full) => wh.insertLines(table, data, full));
     },
   };
 }

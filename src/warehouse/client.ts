@@ -2,6 +2,7 @@ import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHous
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import type { Config } from '../config/config.js';
 import { instrumentWarehouse } from '../metrics/warehouse-instrument.js';
 import { logger } from '../logging/logger.js';
@@ -32,6 +33,11 @@ export interface Warehouse {
   command(sql: string, params?: Record<string, unknown>, opts?: QueryOptions): Promise<void>;
   /** Inserts rows as JSONEachRow. */
   insert(table: string, rows: readonly Record<string, unknown>[], opts?: QueryOptions): Promise<void>;
+  /**
+   * Inserts rows already encoded as lines of `format` (no line feed) for these columns, in order:
+   * for writers that have each row's text anyway (the live-events loader).
+   */
+  insertLines(table: string, data: EncodedLines, opts?: QueryOptions): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,6 +52,13 @@ export interface QueryOptions {
    * persist for later queries of the process; pass only settings every query may share.
    */
   settings?: ClickHouseSettings;
+}
+
+/** Rows as text lines of a line-per-row format: JSONCompactEachRow (a JSON array of the values) or TabSeparated. */
+export interface EncodedLines {
+  format: 'JSONCompactEachRow' | 'TabSeparated';
+  columns: readonly string[];
+  lines: readonly string[];
 }
 
 /** Makes a query id: readable prefix + random part, unique per query. */
@@ -270,6 +283,25 @@ export async function createWarehouse(config: Config): Promise<Warehouse> {
         table,
         values: rows as Record<string, unknown>[],
         format: 'JSONEachRow',
+        query_id: opts?.queryId ?? newQueryId('ins'),
+        clickhouse_settings: settingsFor(opts),
+        abort_signal: opts?.abortSignal,
+      });
+    },
+    async insertLines(table: string, data: EncodedLines, opts?: QueryOptions) {
+      if (data.lines.length === 0) return;
+      const out = new LineBuffer(data.lines.length);
+      for (const line of data.lines) out.push(line);
+      if (rawSession) {
+        const settings = Object.fromEntries(Object.entries({ ...BASE_SETTINGS, ...settingsFor(opts) }).filter(([, v]) => v !== undefined)) as Record<string, string | number | boolean>;
+        await rawSession.insert({ table: `${database}.${table}`, values: out.bytes(), format: data.format, columns: [...data.columns], settings, signal: opts?.abortSignal });
+        return;
+      }
+      await client.insert({
+        table,
+        values: Readable.from([out.bytes()], { objectMode: false }),
+        format: data.format,
+        columns: [...data.columns] as [string, ...string[]],
         query_id: opts?.queryId ?? newQueryId('ins'),
         clickhouse_settings: settingsFor(opts),
         abort_signal: opts?.abortSignal,

@@ -207,6 +207,27 @@ test('the fast path stores exactly what runBatch stores, batch by batch, and wha
     byBatch(await bronzeRows('live-slow'), (b) => b).map((r) => ({ ...r, keep: String(app.services.config.RAW_RETENTION_DAYS) })),
     'through the API: the same bronze copy',
   );
+
+  // A job enqueued by an API in another process: nothing prepared in this one, so the worker
+  // validates the job's records itself — the same outcome again.
+  const { EVENTS_JOB } = await import('../../src/jobs/events.job.js');
+  const viaJob: BatchResult[] = [];
+  for (const [i, records] of batches.entries()) {
+    const job = await app.services.queues.events.add(EVENTS_JOB, { storeId: 'live-job', receivedAt: Date.now(), records }, { jobId: `live-job-${i}-${Date.now()}` });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const done = await app.services.queues.events.getJob(job.id!);
+      if (done?.finishedOn) {
+        assert.equal(done.failedReason ?? null, null, 'the job does not fail');
+        viaJob.push(done.returnvalue as BatchResult);
+        break;
+      }
+      assert.ok(Date.now() < deadline, 'the events job completes');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  assert.deepEqual(viaJob.map(counts), slow.map(counts), 'from a job of another process, per batch: the same counts as runBatch');
+  assert.deepEqual(await storedEvents('live-job'), await storedEvents('live-slow'), 'from a job of another process: the same stored events');
 });
 
 test('the events worker micro-batches concurrent POSTs: every batch acknowledged, stored once, reconciled', { timeout: 180_000 }, async () => {

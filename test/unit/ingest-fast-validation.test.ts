@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { entitySchemas, fastEventValidator, fastOrderItemValidator, rowHash, validateRecord } from '../../src/ingest/validate/entities.js';
-import { factHash } from '../../src/ingest/facts.js';
+import { encodeFactRow, factHash } from '../../src/ingest/facts.js';
 
 /** A small deterministic PRNG (mulberry32), so a failure can be reproduced from its seed. */
 function rng(seed: number): () => number {
@@ -157,5 +157,24 @@ test('factHash builds the same JSON as rowHash over [key, value] pairs for every
     assert.equal(factHash(row), expected, JSON.stringify(Object.keys(row)));
     assert.equal(factHash({ ...row }), expected, 'second call (cached shape) too');
     assert.equal(rowHash(order.map((k) => [k, row[k]])), expected);
+  }
+});
+
+test('encodeFactRow gives factHash and the JSONCompactEachRow values of the row (undefined when a value has no JSON)', () => {
+  const rows: Record<string, unknown>[] = [
+    { event_id: 'e', event_time: '2024-06-01 00:00:00.000', session_id: '', customer_id: 'c', anonymous_id: '', event_type: 'page_view', product_id: '', channel: 'web', properties: '{"q":"a \\"b\\" ✓"}' },
+    { a: null, c: '', d: 0, e: -1.5, f: true, g: 'quote " backslash \\ newline \n é ✓', updated_at: 'kept in values, not in the hash' },
+    { z: { nested: [1, { x: null }] }, y: [undefined, 2], x: new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6)) },
+    { a: 1, b: undefined, c: 'x' },
+    { event_id: undefined, event_time: 't' },
+    {},
+  ];
+  for (const row of rows) {
+    const { hash, values } = encodeFactRow(row);
+    assert.equal(hash, factHash(row), JSON.stringify(Object.keys(row)));
+    const hasUndefined = Object.values(row).some((v) => JSON.stringify(v) === undefined);
+    // Independent: the row's values as one JSON array, without its brackets.
+    assert.equal(values, hasUndefined ? undefined : JSON.stringify(Object.values(row)).slice(1, -1), JSON.stringify(Object.keys(row)));
+    assert.deepEqual(encodeFactRow({ ...row }), { hash, values }, 'second call (cached shape) too');
   }
 });
