@@ -53,8 +53,11 @@ RUN apt-get update \
  && mkdir -p /data \
  && chown node:node /data
 WORKDIR /app
+# --max-semi-space-size=4 and MALLOC_ARENA_MAX=2: less memory for the all-in-one `start`, ≈ 25 %
+# more CPU for an import (docs/deploy.md, "Memory"); override either with -e.
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--enable-source-maps \
+    NODE_OPTIONS="--enable-source-maps --max-semi-space-size=4" \
+    MALLOC_ARENA_MAX=2 \
     HOST=0.0.0.0 \
     PORT=4000 \
     DATA_DIR=/data

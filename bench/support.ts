@@ -12,16 +12,43 @@ export function percentile(values: number[], p: number): number {
 
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-/** Samples this process's RSS every 100 ms; returns the peak in MB when stopped. */
-export function rssSampler(): { stop(): number } {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
-  return {
-    stop() {
-      clearInterval(timer);
-      return Math.round(Math.max(peak, process.memoryUsage().rss) / 1024 / 1024);
-    },
+/** Resident set size of a process in bytes (`/proc/<pid>/status` VmRSS); this process's when no pid. */
+export function rssOf(pid?: number): number {
+  if (pid === undefined) return process.memoryUsage().rss;
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0; // gone, or not Linux
+  }
+}
+
+/**
+ * Samples the RSS of this process (and of `others`, e.g. a separate engine process) every 100 ms;
+ * returns the peaks in MB when stopped: this process's, each other's, and that of their sum.
+ */
+export function rssSampler(others: number[] = []): { stop(): number; stopAll(): { self: number; others: number[]; sum: number } } {
+  const pids = [undefined, ...others];
+  const peaks = pids.map(() => 0);
+  let sum = 0;
+  const sample = () => {
+    let total = 0;
+    pids.forEach((pid, i) => {
+      const rss = rssOf(pid);
+      peaks[i] = Math.max(peaks[i]!, rss);
+      total += rss;
+    });
+    sum = Math.max(sum, total);
   };
+  sample();
+  const timer = setInterval(sample, 100);
+  const mb = (b: number) => Math.round(b / 1024 / 1024);
+  const stopAll = () => {
+    clearInterval(timer);
+    sample();
+    return { self: mb(peaks[0]!), others: peaks.slice(1).map(mb), sum: mb(sum) };
+  };
+  return { stopAll, stop: () => stopAll().self };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Warehouse } from '../warehouse/client.js';
+import { LOOKUP_SETTINGS, type Warehouse } from '../warehouse/client.js';
 import { rowHash, toChTime, type EntityRecord, type IncomingRecordLike } from './validate/entities.js';
 
 interface Valid<E extends 'customers' | 'products'> {
@@ -25,7 +25,7 @@ export async function upsertProducts(
   const existing = new Map(
     (
       await wh.query<{ product_id: string; h: string }>(
-        `SELECT product_id, toString(row_hash) AS h FROM dim_product FINAL WHERE store_id = {store:String} AND product_id IN {ids:Array(String)}`,
+        `SELECT product_id, toString(row_hash) AS h FROM dim_product FINAL WHERE store_id = {store:String} AND product_id IN {ids:Array(String)} ${LOOKUP_SETTINGS}`,
         { store: storeId, ids },
       )
     ).map((r) => [r.product_id, r.h]),
@@ -167,7 +167,7 @@ export async function addInferredMembers(
     const known = new Set(
       (
         await wh.query<{ customer_id: string }>(
-          `SELECT DISTINCT customer_id FROM dim_customer WHERE store_id = {store:String} AND customer_id IN {ids:Array(String)}`,
+          `SELECT DISTINCT customer_id FROM dim_customer WHERE store_id = {store:String} AND customer_id IN {ids:Array(String)} ${LOOKUP_SETTINGS}`,
           { store: storeId, ids: customers },
         )
       ).map((r) => r.customer_id),
@@ -184,7 +184,7 @@ export async function addInferredMembers(
     const known = new Set(
       (
         await wh.query<{ product_id: string }>(
-          `SELECT DISTINCT product_id FROM dim_product WHERE store_id = {store:String} AND product_id IN {ids:Array(String)}`,
+          `SELECT DISTINCT product_id FROM dim_product WHERE store_id = {store:String} AND product_id IN {ids:Array(String)} ${LOOKUP_SETTINGS}`,
           { store: storeId, ids: products },
         )
       ).map((r) => r.product_id),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Warehouse } from '../warehouse/client.js';
+import { LOOKUP_SETTINGS, type Warehouse } from '../warehouse/client.js';
 import type { SourceRow } from './parsers/source-row.js';
 import { entitySchemas, fastEventValidator, fastOrderItemValidator, rowHash, toChTime, validateRecord, type Entity, type EntityRecord, type FieldProblem, type Validated } from './validate/entities.js';
 import type { RejectReason } from './validate/values.js';
@@ -260,7 +260,7 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
       `SELECT ${spec.keySql} AS k, ${day} AS d, toString(argMax(row_hash, version)) AS h, toString(max(version)) AS v
          FROM ${spec.table}
         WHERE store_id = {store:String} AND ${spec.keySql} IN {keys:Array(String)}
-        GROUP BY k, d ${live}`,
+        GROUP BY k, d ${live} ${LOOKUP_SETTINGS}`,
       { store: storeId, keys },
     );
     for (const r of rows) existing.set(r.k, { hash: r.h, version: BigInt(r.v), day: r.d });
@@ -318,7 +318,7 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
     if (missing.length > 0) {
       const rows = await wh.query<{ order_id: string; ms: string }>(
         `SELECT order_id, toString(toUnixTimestamp64Milli(created_at)) AS ms FROM fact_orders FINAL
-          WHERE store_id = {store:String} AND order_id IN {ids:Array(String)}`,
+          WHERE store_id = {store:String} AND order_id IN {ids:Array(String)} ${LOOKUP_SETTINGS}`,
         { store: storeId, ids: missing },
       );
       for (const r of rows) {

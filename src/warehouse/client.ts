@@ -61,6 +61,13 @@ export interface EncodedLines {
   lines: readonly string[];
 }
 
+/**
+ * SETTINGS clause of the import's key lookups (existing facts, known customers and products): one
+ * reading thread. Each lookup reads a whole key column of a store; more threads add read buffers
+ * and engine memory for little gain on a process that is importing anyway.
+ */
+export const LOOKUP_SETTINGS = 'SETTINGS max_threads = 1';
+
 /** Makes a query id: readable prefix + random part, unique per query. */
 export function newQueryId(prefix = 'q'): string {
   return `${prefix}-${randomUUID()}`;

@@ -140,6 +140,14 @@ function serverEngineChecks(target: () => Target) {
     assert.equal(total?.total, '12345678901256.0578');
   });
 
+  it("binds an import chunk's worth of keys (the parameters travel in the URL)", async () => {
+    const w = warehouse();
+    // The import's existing-key lookups bind a chunk's keys (10,000) as one Array(String).
+    const keys = Array.from({ length: 10_000 }, (_, i) => `order-${randomUUID()}-${i}`);
+    const [row] = await w.query<{ n: string; last: string }>('SELECT toString(length({keys:Array(String)})) AS n, {keys:Array(String)}[-1] AS last', { keys });
+    assert.deepEqual(row, { n: '10000', last: keys.at(-1) });
+  });
+
   it('passes per-query settings, and concurrent queries keep their own', async () => {
     const w = warehouse();
     const results = await Promise.all(

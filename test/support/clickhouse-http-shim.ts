@@ -357,6 +357,10 @@ export async function runShim(opts: ShimOptions): Promise<{ server: http.Server;
   const session = new chdb.Session(opts.path);
   // clickhouse-local (the engine's mode) reads `CREATE TABLE` as `SELECT CREATE AS TABLE`; a server does not.
   await session.queryAsync('SET implicit_select = 0').catch(() => undefined);
+  // A server parses param_<name> values apart from the query text, so max_query_size (256 KiB)
+  // does not bound them; here they travel as `SET param_… = '…'` statements, which it would. An
+  // import's key lookups bind 10,000 keys at a time.
+  await session.queryAsync('SET max_query_size = 16777216');
   const [engineVersion = 'unknown', timezone = 'UTC'] = Buffer.from(
     (await session.queryAsync('SELECT version(), timezone()', { format: 'TabSeparatedRaw' })).bytes(),
   )
@@ -466,7 +470,10 @@ export async function runShim(opts: ShimOptions): Promise<{ server: http.Server;
     }
   };
 
-  const server = http.createServer((req, res) => {
+  // A server takes URLs up to http_max_uri_size (1 MiB by default); @clickhouse/client sends query
+  // parameters in the URL, and an import's key lookups bind thousands of keys. Node's own limit
+  // for the request line and headers is 16 KiB (431 otherwise, before the handler sees it).
+  const server = http.createServer({ maxHeaderSize: 1024 * 1024 }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) sendError(res, err, undefined);
       else res.destroy();
