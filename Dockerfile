@@ -53,10 +53,10 @@ RUN apt-get update \
  && mkdir -p /data \
  && chown node:node /data
 WORKDIR /app
-# --max-semi-space-size=4 and MALLOC_ARENA_MAX=2: less memory for the all-in-one `start`, ≈ 25 %
-# more CPU for an import (docs/deploy.md, "Memory"); override either with -e.
+# MALLOC_ARENA_MAX=2: glibc keeps 2 malloc arenas instead of up to 16 (docs/deploy.md, "Memory");
+# override with -e. Add --max-semi-space-size=4 to NODE_OPTIONS for less memory at a CPU cost.
 ENV NODE_ENV=production \
-    NODE_OPTIONS="--enable-source-maps --max-semi-space-size=4" \
+    NODE_OPTIONS="--enable-source-maps" \
     MALLOC_ARENA_MAX=2 \
     HOST=0.0.0.0 \
     PORT=4000 \

@@ -13,8 +13,8 @@ export interface AppProcess {
 
 export async function startAppProcess(opts: { env: Record<string, string>; command?: string; timeoutMs?: number }): Promise<AppProcess> {
   const main = path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
-  // Node flag and allocator setting of `npm start`, bin/ecomm.js and the image (docs/deploy.md, "Memory").
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', main, opts.command ?? 'start'], {
+  // The allocator setting of `npm start`, bin/ecomm.js and the image (docs/deploy.md, "Memory").
+  const child = spawn(process.execPath, [main, opts.command ?? 'start'], {
     cwd: projectRoot(),
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', MALLOC_ARENA_MAX: '2', LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
