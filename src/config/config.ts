@@ -67,10 +67,10 @@ export const configSchema = z.object({
   RAW_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(90),
   /**
    * Largest Online Retail file (uncompressed bytes) the engine import takes; its working tables are
-   * kept in the engine's memory (≈ 10× the file at peak), so larger files take the streaming path.
-   * @default 128 MiB
+   * kept in the engine's memory (≈ 10–15× the file at peak), so larger files take the streaming path.
+   * @default 64 MiB
    */
-  ONLINE_RETAIL_ENGINE_MAX_BYTES: z.coerce.number().int().min(0).default(128 * 1024 ** 2),
+  ONLINE_RETAIL_ENGINE_MAX_BYTES: z.coerce.number().int().min(0).default(64 * 1024 ** 2),
   /** Largest file POST /v1/imports accepts, bytes. @default 10 GiB */
   UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(10 * 1024 ** 3),
   /** Most records one POST /v1/events batch may carry. @default 5000 */

@@ -77,7 +77,7 @@ export interface EngineImportOptions {
 }
 
 /** The default of {@link EngineImportOptions.maxBytes} (the config's ONLINE_RETAIL_ENGINE_MAX_BYTES). */
-export const ENGINE_IMPORT_MAX_BYTES = 128 * 1024 ** 2;
+export const ENGINE_IMPORT_MAX_BYTES = 64 * 1024 ** 2;
 
 /** The header keys (as the header mapping spells them) in the file's column order. */
 const COLUMNS = ['invoiceno', 'stockcode', 'description', 'quantity', 'invoicedate', 'unitprice', 'customerid', 'country'] as const;
