@@ -3,17 +3,11 @@
  * computed in JS (Intl, independent of the engine), exact money in ten-thousandths and fact rows
  * shaped like the silver tables.
  */
+import { mulberry32 } from './random.js';
 
-/** Deterministic PRNG (mulberry32). */
+/** Deterministic PRNG (mulberry32) with integer and coin helpers. */
 export function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     next,
     int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),

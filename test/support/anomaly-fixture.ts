@@ -5,6 +5,7 @@
  * store-local days. Dates are store-local in Asia/Kolkata (UTC+05:30, no DST), so orders after
  * 18:30 UTC belong to the next local day.
  */
+import { mulberry32 as rng } from './random.js';
 
 export const FIXTURE_TZ = 'Asia/Kolkata';
 const TZ_OFFSET_MS = 5.5 * 3600_000;
@@ -54,17 +55,6 @@ export interface FixtureOrder {
 export interface FixtureSession { session_id: string; utcMs: number; localDay: string; purchase: boolean }
 export interface Fixture { orders: FixtureOrder[]; sessions: FixtureSession[] }
 
-/** mulberry32: a small deterministic PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 export function poisson(r: () => number, lambda: number): number {
   const l = Math.exp(-lambda);
   let k = 0;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { scoreSeries, median, type DailySeries } from '../../src/analytics/anomalies.js';
-import { rng } from '../support/anomaly-fixture.js';
+import { mulberry32 as rng } from '../support/random.js';
 
 // The detector's statistics on many synthetic daily series (weekly seasonality, Gaussian noise of
 // 5–15 %, two spikes and two drops each at known days). The end-to-end checks over the warehouse

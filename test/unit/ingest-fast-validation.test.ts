@@ -8,18 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { entitySchemas, fastEventValidator, fastOrderItemValidator, rowHash, validateRecord } from '../../src/ingest/validate/entities.js';
 import { encodeFactRow, factHash } from '../../src/ingest/facts.js';
-
-/** A small deterministic PRNG (mulberry32), so a failure can be reproduced from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../support/random.js';
 
 /** Candidate values per field: good ones, aliases, blanks and every kind of bad one. */
 const CANDIDATES: Record<string, unknown[]> = {

@@ -18,6 +18,7 @@ import {
   type SourceRow,
 } from '../../src/ingest/parsers/index.js';
 import { CsvRecordSplitter, splitFields, type RawRecord } from '../../src/ingest/parsers/csv.js';
+import { mulberry32 } from '../support/random.js';
 
 const tmp = tempDir('ecomm-parsers-');
 after(() => tmp.cleanup());
@@ -600,13 +601,3 @@ function quote(v: string): string {
   return /[",\r\n]/.test(v) || v === '' ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a |= 0;
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -9,18 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chDateTime, civilDateTime, isoTimestampFast, parseTimestamp, timestamp } from '../../src/ingest/validate/values.js';
-
-/** A small deterministic PRNG (mulberry32), so a failure can be reproduced from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../support/random.js';
 
 const ZONES = ['UTC', 'Europe/London', 'America/Sao_Paulo', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe'];
 
