@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import ExcelJS from 'exceljs';
+import JSZip from 'jszip';
 import { tempDir } from '../support/temp.js';
 import {
   openRecordStream,
@@ -374,6 +375,29 @@ test('xlsx: sheet by name (case-insensitive) or 1-based index; unknown sheet lis
   }
   await rejectsUnsupported(file, /sheet "Nope" does not exist; the workbook has 2 sheet\(s\): "Orders", "Refunds"/, { sheet: 'Nope' });
   await rejectsUnsupported(file, /sheet 3 does not exist/, { sheet: 3 });
+});
+
+test('xlsx: a worksheet stored before xl/workbook.xml in the zip (after the shared strings) is read by name and position', async () => {
+  // exceljs writes workbook.xml last and its entries can land in any order: this puts the second
+  // sheet after the shared strings and relationships but before workbook.xml.
+  const plain = path.join(tmp.dir, 'book-order.xlsx');
+  await writeWorkbook(plain);
+  const zip = await JSZip.loadAsync(fs.readFileSync(plain));
+  const names = Object.keys(zip.files).filter((n) => !zip.files[n]!.dir);
+  const first = ['[Content_Types].xml', '_rels/.rels', 'xl/_rels/workbook.xml.rels', 'xl/sharedStrings.xml', 'xl/worksheets/sheet2.xml'];
+  const order = [...first, ...names.filter((n) => !first.includes(n))];
+  assert.ok(order.indexOf('xl/workbook.xml') > order.indexOf('xl/worksheets/sheet2.xml'));
+  const reordered = new JSZip();
+  for (const n of order) reordered.file(n, await zip.files[n]!.async('nodebuffer'), { createFolders: false });
+  const file = path.join(tmp.dir, 'book-reordered.xlsx');
+  fs.writeFileSync(file, await reordered.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE' }));
+  assert.deepEqual(Object.keys((await JSZip.loadAsync(fs.readFileSync(file))).files).slice(0, 5), first, 'the entries are stored in that order');
+  for (const sheet of ['Refunds', 2]) {
+    const { rows } = await readAll(file, { sheet });
+    assert.deepEqual(rows, [{ rowNumber: 1, fields: { 'refund id': 'R-1', amount: 3.25 }, raw: '["R-1",3.25]' }], String(sheet));
+  }
+  const { rows: orders } = await readAll(file);
+  assert.equal(orders[0]!.fields['order id'], 'A-1', 'the first sheet is still the default');
 });
 
 test('xlsx: a streamed workbook (inline strings, no styles) like the demo generator writes', async () => {

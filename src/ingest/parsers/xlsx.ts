@@ -106,6 +106,7 @@ export async function openXlsx(src: ByteSource, opts: XlsxOptions): Promise<Open
     styles: 'cache', // needed to tell dates from numbers (number formats)
     entries: 'ignore',
   });
+  holdWorksheetsUntilWorkbook(reader);
   const sheets = (reader as unknown as AsyncIterable<SheetReader>)[Symbol.asyncIterator]();
   const model = (): SheetModel[] | undefined => (reader as unknown as { model?: { sheets?: SheetModel[] } }).model?.sheets;
 
@@ -259,4 +260,26 @@ export async function openXlsx(src: ByteSource, opts: XlsxOptions): Promise<Open
   }
 
   return { sheetName, sourceHeaders, headers, batches: rows() };
+}
+
+/**
+ * exceljs' streaming reader parses a worksheet as soon as it meets it once the shared strings and
+ * the workbook's relationships have been read, and then looks the sheet up in the workbook's
+ * sheet list — which crashes ("reading 'sheets'") when xl/workbook.xml comes later in the zip.
+ * exceljs itself writes workbook.xml last, and its zip entries can land in either order, so such
+ * files exist. Until workbook.xml has been read this hides the relationships from that check, so
+ * exceljs spools such a worksheet to a temporary file and reads it after the workbook, as it does
+ * when the shared strings come late.
+ */
+function holdWorksheetsUntilWorkbook(reader: object): void {
+  let rels: unknown;
+  Object.defineProperty(reader, 'workbookRels', {
+    configurable: true,
+    get(this: { model?: unknown }) {
+      return this.model ? rels : undefined;
+    },
+    set(value: unknown) {
+      rels = value;
+    },
+  });
 }
