@@ -63,11 +63,6 @@ export interface PreparedReject {
   raw: string;
 }
 
-/**
- * A batch of live events validated and turned into the rows its load writes: everything that
- * takes no warehouse round trip, kept apart from {@link LiveEventsLoader.commit} so the per-record
- * work is one pass that allocates each row once.
- */
 /** An event's fact row, ready to insert. */
 export interface PreparedFact {
   key: string;
@@ -84,6 +79,11 @@ export interface PreparedFact {
   row: Record<string, unknown> | undefined;
 }
 
+/**
+ * A batch of live events validated and turned into the rows its load writes: everything that
+ * takes no warehouse round trip, kept apart from {@link LiveEventsLoader.commit} so the per-record
+ * work is one pass that allocates each row once.
+ */
 export interface PreparedBatch {
   batch: { batchId: string; jobId: string; storeId: string };
   /** Records received. */

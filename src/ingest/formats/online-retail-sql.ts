@@ -131,8 +131,8 @@ export async function importOnlineRetailInEngine(opts: EngineImportOptions): Pro
   assertTimeZone(opts.timezone);
   // The working tables are in one server's memory: on a cluster the statements may reach others.
   if (opts.wh.cluster) return undefined;
-  const gzip = await isGzip(opts.path);
-  if ((await uncompressedSize(opts.path, gzip)) > (opts.maxBytes ?? ENGINE_IMPORT_MAX_BYTES)) return undefined;
+  const { gzip, bytes } = await fileContent(opts.path);
+  if (bytes > (opts.maxBytes ?? ENGINE_IMPORT_MAX_BYTES)) return undefined;
   // What the CSV reader makes of the file's start: encoding, delimiter, header (no rows are read).
   const stream = await openRecordStream(opts.path, { format: 'csv', encoding: opts.encoding });
   const { encoding, delimiter, headers } = stream as { encoding?: string; delimiter?: string; headers?: string[] };
@@ -382,32 +382,24 @@ async function importDecodedLines(
 }
 
 /**
- * The size of the file's content: its size, or for gzip the size its trailer records (modulo 4 GiB;
- * a trailer smaller than the compressed file itself means it wrapped, and counts as unbounded).
+ * Whether the file is gzip, and the size of its content: the file's size, or for gzip the size its
+ * trailer records. That is modulo 4 GiB; a recorded size below the compressed one (beyond
+ * deflate's few bytes of overhead per 16 KiB) means it wrapped, and counts as unbounded.
  */
-async function uncompressedSize(path: string, gzip: boolean): Promise<number> {
+async function fileContent(path: string): Promise<{ gzip: boolean; bytes: number }> {
   const { open } = await import('node:fs/promises');
   const fh = await open(path, 'r');
   try {
     const { size } = await fh.stat();
-    if (!gzip) return size;
-    if (size < 18) return size;
+    const magic = Buffer.alloc(2);
+    await fh.read(magic, 0, 2, 0);
+    const gzip = magic[0] === 0x1f && magic[1] === 0x8b;
+    if (!gzip || size < 18) return { gzip, bytes: size };
     const trailer = Buffer.alloc(4);
     await fh.read(trailer, 0, 4, size - 4);
     const recorded = trailer.readUInt32LE(0);
-    return recorded < size ? Number.POSITIVE_INFINITY : recorded;
-  } finally {
-    await fh.close();
-  }
-}
-
-async function isGzip(path: string): Promise<boolean> {
-  const { open } = await import('node:fs/promises');
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(2);
-    await fh.read(buf, 0, 2, 0);
-    return buf[0] === 0x1f && buf[1] === 0x8b;
+    const overhead = 64 + 5 * Math.ceil(recorded / 16384);
+    return { gzip, bytes: recorded + overhead < size ? Number.POSITIVE_INFINITY : recorded };
   } finally {
     await fh.close();
   }
