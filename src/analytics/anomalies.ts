@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Warehouse } from '../warehouse/client.js';
-import { storeTimezone } from '../warehouse/sales-lines.js';
+import { storeTimezone } from '../warehouse/store-timezone.js';
 
 /**
  * Anomaly detection on daily KPI series (issue 4, item 3).

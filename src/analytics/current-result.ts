@@ -39,7 +39,7 @@ export function newResultId(runId: string): string {
   return `${runId}#${randomUUID()}`;
 }
 
-export { storeTimezone } from '../warehouse/sales-lines.js';
+export { storeTimezone } from '../warehouse/store-timezone.js';
 
 /** The store-local calendar day (YYYY-MM-DD) of an instant. */
 export async function localDate(wh: Warehouse, ms: number, timezone: string): Promise<string> {

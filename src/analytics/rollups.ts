@@ -2,7 +2,8 @@ import type { QueryOptions, Warehouse } from '../warehouse/client.js';
 
 /** Rebuilds are jobs: they may take longer than an API query. */
 const LONG: QueryOptions = { maxExecutionTime: 3600 };
-import { daysBetween, dayScope, ordersSql, salesLinesSql, scopeParams, storeTimezone, type DayScope } from '../warehouse/sales-lines.js';
+import { daysBetween, dayScope, ordersSql, salesLinesSql, scopeParams, type DayScope } from '../warehouse/sales-lines.js';
+import { storeTimezone } from '../warehouse/store-timezone.js';
 
 export interface RebuildRollupsOptions {
   storeId: string;

@@ -99,6 +99,12 @@ export const configSchema = z.object({
   ANOMALY_WEBHOOK_MIN_SEVERITY: z.enum(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL']).default('HIGH'),
   /** How long a store's ingest batches are collected before one analytics flow runs for all of them, ms. @default 2000 */
   ANALYTICS_DEBOUNCE_MS: z.coerce.number().int().min(0).max(3_600_000).default(2000),
+  /**
+   * Shortest time between the starts of two analytics flows of one store, ms: under a steady
+   * stream of batches the gold layer is refreshed at most this often, leaving the engine to the
+   * ingest in between. A single batch still starts its flow after the debounce. @default 10000
+   */
+  ANALYTICS_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema> & { dataDir: string }>;

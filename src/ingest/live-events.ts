@@ -395,7 +395,7 @@ export class LiveEventsLoader {
         inserted: w.inserted,
         unchanged: w.unchanged,
         rejected: w.p.rejects.length,
-        affected: { days: [...w.days].sort((a, b) => a - b).map((d) => new Date(d * 86_400_000).toISOString().slice(0, 10)) },
+        affected: { days: [...w.days].sort((a, b) => a - b).map((d) => new Date(d * 86_400_000).toISOString().slice(0, 10)), tables: w.days.size > 0 ? ['fact_events'] : [] },
         rejectsByReason,
       };
     });

@@ -41,6 +41,8 @@ export interface BatchCounts {
 export interface AffectedScope {
   /** UTC days (YYYY-MM-DD) whose facts changed, for the aggregation that follows. */
   days: string[];
+  /** The fact tables with changed rows on those days (the analytics runs only the steps that read them). */
+  tables: string[];
 }
 
 /** What ingest_batches says about a batch besides its counts and status. */
@@ -171,6 +173,7 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
   const counts: BatchCounts = { read: 0, inserted: 0, unchanged: 0, rejected: 0 };
   const rejectsByReason: Record<string, number> = {};
   const affectedDays = new Set<string>();
+  const affectedTables = new Set<string>();
   // order_id → created_at ms of orders seen in this batch: a bounded cache in front of the warehouse
   // (orders are written before the items of their chunk are resolved, so a miss is a lookup, not a loss).
   // Only a batch from a mapper can hold items after their orders, so a plain file keeps none.
@@ -292,6 +295,7 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
         );
         for (const o of oldRows) inserts.push({ ...o, version: item.version.toString(), is_deleted: 1, batch_id: batchId });
         affectedDays.add(old.day);
+        affectedTables.add(spec.table);
       }
       // The row object is not needed after hashing: it becomes the insert (JSONEachRow is by name).
       const row = item.row;
@@ -300,7 +304,10 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
       row.version = item.version.toString();
       row.row_hash = item.hash;
       inserts.push(row);
-      if (newDay) affectedDays.add(newDay);
+      if (newDay) {
+        affectedDays.add(newDay);
+        affectedTables.add(spec.table);
+      }
       countOne(item.v, 'inserted');
     }
     await wh.insert(spec.table, inserts);
@@ -481,7 +488,7 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
     }
     await writeBatchRow('completed');
     await opts.onProgress?.({ ...counts });
-    return { batchId, ...counts, affected: { days: [...affectedDays].sort() }, rejectsByReason };
+    return { batchId, ...counts, affected: { days: [...affectedDays].sort(), tables: [...affectedTables].sort() }, rejectsByReason };
   } catch (err) {
     // A chunk still being written settles before the batch is marked failed.
     await inFlight?.catch(() => {});

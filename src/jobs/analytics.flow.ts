@@ -46,6 +46,35 @@ export type FlowStep = 'aggregate' | 'cohorts' | 'segments' | 'affinity' | 'funn
 
 /** Steps of the flow after a data change (and of a rebuild). */
 export const INGEST_FLOW_STEPS: readonly FlowStep[] = ['aggregate', 'cohorts', 'segments', 'affinity', 'funnel', 'anomalies', 'quality', 'bump'];
+/** The fact tables a batch can change. */
+export const FACT_TABLES = ['fact_orders', 'fact_order_items', 'fact_payments', 'fact_events', 'fact_inventory_snapshots'] as const;
+const SALES: readonly string[] = ['fact_orders', 'fact_order_items', 'fact_payments'];
+
+/**
+ * The fact tables each step reads: after a data change a step runs only when one of them changed
+ * (`bump` runs always). Live user-activity events, for example, change fact_events alone, so they
+ * skip the sales rollups, cohorts, segments and affinity, whose inputs they cannot move.
+ */
+export const STEP_READS: Readonly<Record<FlowStep, readonly string[]>> = {
+  aggregate: SALES,
+  cohorts: SALES,
+  segments: SALES,
+  affinity: SALES,
+  funnel: ['fact_events'],
+  anomalies: ['fact_events', ...SALES],
+  quality: FACT_TABLES,
+  bump: FACT_TABLES,
+};
+
+/**
+ * The steps of `steps` a change of `tables` needs, in order. No tables known (a change recorded
+ * before tables were tracked, or by a caller that does not say) runs every step.
+ */
+export function stepsForTables(steps: readonly FlowStep[], tables: readonly string[]): FlowStep[] {
+  if (tables.length === 0) return [...steps];
+  return steps.filter((step) => step === 'bump' || STEP_READS[step].some((t) => tables.includes(t)));
+}
+
 /** Steps of the daily checks. */
 export const CHECK_FLOW_STEPS: readonly FlowStep[] = ['anomalies', 'quality', 'bump'];
 
@@ -197,37 +226,49 @@ export async function startFlow(
 // Coalescing
 
 const pendingKey = (storeId: string) => `ecomm:analytics:pending:${storeId}`;
+const pendingTablesKey = (storeId: string) => `ecomm:analytics:pending-tables:${storeId}`;
+const lastStartKey = (storeId: string) => `ecomm:analytics:last-start:${storeId}`;
 const generationKey = (storeId: string) => `ecomm:analytics:generation:${storeId}`;
 const inflightKey = (storeId: string) => `ecomm:analytics:inflight:${storeId}`;
 /** An in-flight marker outlives a crashed worker by at most this. */
 const INFLIGHT_TTL_SECONDS = 3600;
 
+/** Stands for "every table" in a store's pending tables (a change that did not say which). */
+const ALL_TABLES = '*';
+
 /**
- * Asks for the analytics of a store's changed UTC days (a committed batch's `affected.days`).
+ * Asks for the analytics of a store's changed UTC days (a committed batch's `affected.days`) and
+ * fact tables (`affected.tables`; absent: every step runs).
  *
  * Coalescing: the days, converted to the store's local dates, are added to a Redis set of pending
- * dates per store, and a delayed trigger job is added whose id is deterministic per store and
- * generation (`analytics-trigger__<store>__<generation>`). While that trigger waits (the debounce
- * window) every further batch adds its dates to the same set and its `add` is a no-op (same job id).
- * When the trigger runs it first bumps the generation (so later batches schedule a new trigger),
- * then takes and clears the set atomically and starts ONE flow for all of it. While a store's flow
- * is still running, its trigger waits (moves itself back to delayed) and keeps collecting, so a
- * store has at most one flow in flight plus one pending trigger, however many batches arrive.
+ * dates per store (and the tables to a set of pending tables), and a delayed trigger job is added
+ * whose id is deterministic per store and generation (`analytics-trigger__<store>__<generation>`).
+ * While that trigger waits (the debounce window) every further batch adds its dates to the same
+ * set and its `add` is a no-op (same job id). When the trigger runs it first bumps the generation
+ * (so later batches schedule a new trigger), then takes and clears the sets atomically and starts
+ * ONE flow for all of it, with the steps that read the changed tables. While a store's flow is
+ * still running, or its last flow started less than `ANALYTICS_MIN_INTERVAL_MS` ago, its trigger
+ * waits (moves itself back to delayed) and keeps collecting, so a store has at most one flow in
+ * flight plus one pending trigger, however many batches arrive, and under a steady stream of
+ * batches its flows start at most once per interval.
  */
 export async function scheduleAnalytics(
   services: Pick<Services, 'warehouse' | 'redis' | 'config' | 'queues'>,
   storeId: string,
   utcDays: readonly string[],
-  opts: { debounceMs?: number } = {},
+  opts: { debounceMs?: number; tables?: readonly string[] } = {},
 ): Promise<{ dates: string[]; triggerJobId?: string }> {
   if (utcDays.length === 0) return { dates: [] };
   // Cached for 30 s (src/ingest/stores.ts): this hook runs for every live batch.
   const timezone = await storeTimezone(services.warehouse, storeId, services.config.DEFAULT_TIMEZONE);
   const dates = localDatesOfUtcDays(utcDays, timezone);
+  const tables = opts.tables && opts.tables.length > 0 ? opts.tables : [ALL_TABLES];
   const redis = services.redis;
   // Order matters (see above): add the dates first, then read the generation.
-  await redis.sadd(pendingKey(storeId), ...dates);
-  const generation = Number((await redis.get(generationKey(storeId))) ?? 0);
+  const replies = await redis.multi().sadd(pendingKey(storeId), ...dates).sadd(pendingTablesKey(storeId), ...tables).get(generationKey(storeId)).exec();
+  const failed = replies?.find(([err]) => err)?.[0];
+  if (!replies || failed) throw failed ?? new Error('Redis discarded the analytics schedule');
+  const generation = Number((replies[2]![1] as string | null) ?? 0);
   // Triggers are removed when done, failed too: a kept one would turn later adds of its id into
   // no-ops. A failed trigger leaves its dates in the set (and a run in pipeline_runs).
   const triggerJobId = `analytics-trigger__${storeId}__${generation}`;
@@ -248,37 +289,55 @@ export function analyticsQueue(services: Pick<Services, 'queues'>): Queue {
 
 /**
  * The trigger job: starts one flow for everything pending for the store, or waits while the
- * store's previous flow is still in flight.
+ * store's previous flow is still in flight or started less than the minimum interval ago.
  */
-export async function runTriggerJob(services: Services, job: Job, token: string | undefined, opts: { steps: readonly FlowStep[]; debounceMs?: number }) {
+export async function runTriggerJob(
+  services: Services,
+  job: Job,
+  token: string | undefined,
+  opts: { steps: readonly FlowStep[]; debounceMs?: number; minIntervalMs?: number },
+) {
   const parsed = triggerPayload.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`invalid analytics trigger: ${parsed.error.message}`);
   const { storeId } = parsed.data;
   const redis = services.redis;
-  const inflight = await redis.get(inflightKey(storeId));
-  if (inflight) {
-    await job.moveToDelayed(Date.now() + Math.max(250, opts.debounceMs ?? services.config.ANALYTICS_DEBOUNCE_MS ?? DEFAULT_DEBOUNCE_MS), token);
+  const [inflight, lastStart] = await redis.mget(inflightKey(storeId), lastStartKey(storeId));
+  const debounceMs = opts.debounceMs ?? services.config.ANALYTICS_DEBOUNCE_MS ?? DEFAULT_DEBOUNCE_MS;
+  const minIntervalMs = opts.minIntervalMs ?? services.config.ANALYTICS_MIN_INTERVAL_MS ?? 0;
+  const now = Date.now();
+  const wait = inflight ? Math.max(250, debounceMs) : Number(lastStart ?? 0) + minIntervalMs - now;
+  if (wait > 0) {
+    await job.moveToDelayed(now + wait, token);
     throw new DelayedError();
   }
   await redis.incr(generationKey(storeId));
-  const taken = await redis.multi().smembers(pendingKey(storeId)).del(pendingKey(storeId)).exec();
+  const taken = await redis.multi().smembers(pendingKey(storeId)).del(pendingKey(storeId)).smembers(pendingTablesKey(storeId)).del(pendingTablesKey(storeId)).exec();
   const dates = ((taken?.[0]?.[1] as string[] | undefined) ?? []).sort();
-  if (dates.length === 0) return { flowId: null, dates: [] };
+  const tables = ((taken?.[2]?.[1] as string[] | undefined) ?? []).sort();
+  const giveBack = async () => {
+    if (dates.length > 0) await redis.sadd(pendingKey(storeId), ...dates);
+    if (tables.length > 0) await redis.sadd(pendingTablesKey(storeId), ...tables);
+  };
+  if (dates.length === 0) {
+    // Tables without dates cannot happen from scheduleAnalytics (it adds dates first); keep none.
+    return { flowId: null, dates: [] };
+  }
+  const steps = stepsForTables(opts.steps, tables.includes(ALL_TABLES) ? [] : tables);
   const flowId = newFlowId();
   try {
     return await recordRun(
       services.warehouse,
       { jobName: job.name, queue: ANALYTICS_QUEUE, jobId: job.id!, flowId, storeId, scope: { dates }, attempt: job.attemptsMade + 1 },
       async () => {
-        await redis.set(inflightKey(storeId), flowId, 'EX', INFLIGHT_TTL_SECONDS);
-        const flow = await startFlow(analyticsQueue(services), { storeId, scope: { dates }, reason: 'ingest', flowId, steps: opts.steps });
-        return { rows: dates.length, flowId: flow.flowId, rootJobId: flow.rootJobId, dates };
+        await redis.multi().set(inflightKey(storeId), flowId, 'EX', INFLIGHT_TTL_SECONDS).set(lastStartKey(storeId), String(Date.now()), 'EX', INFLIGHT_TTL_SECONDS).exec();
+        const flow = await startFlow(analyticsQueue(services), { storeId, scope: { dates }, reason: 'ingest', flowId, steps });
+        return { rows: dates.length, flowId: flow.flowId, rootJobId: flow.rootJobId, dates, tables, steps: flow.steps };
       },
     );
   } catch (err) {
     // Give the dates back: this job's retry, or the next batch's trigger, takes them again. (If
     // the flow was added before the failure, they run twice: harmless, every step is idempotent.)
-    await redis.sadd(pendingKey(storeId), ...dates).catch(() => {});
+    await giveBack().catch(() => {});
     await releaseInflight(redis, storeId, flowId).catch(() => {});
     throw err;
   }
@@ -308,10 +367,10 @@ export async function pendingDates(redis: Redis, storeId: string): Promise<strin
 export async function afterBatchCommitted(
   services: Pick<Services, 'warehouse' | 'redis' | 'config' | 'queues' | 'log'>,
   storeId: string,
-  result: { batchId: string; affected: { days: string[] } },
+  result: { batchId: string; affected: { days: string[]; tables?: string[] } },
 ): Promise<void> {
   try {
-    await scheduleAnalytics(services, storeId, result.affected.days);
+    await scheduleAnalytics(services, storeId, result.affected.days, { tables: result.affected.tables });
   } catch (err) {
     services.log.error({ store: storeId, batchId: result.batchId, days: result.affected.days.length, err: (err as Error).message }, 'could not schedule the analytics of a batch');
   }

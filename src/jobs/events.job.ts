@@ -138,9 +138,7 @@ export class EventsBatcher {
     const store = await this.store(payload.storeId);
     const size = payload.records.length;
     return new Promise<BatchResult>((resolve, reject) => {
-      // Once the batch committed: aggregate exactly its affected days (coalesced per store; never throws).
-      const committed = (r: BatchResult) => void afterBatchCommitted(this.services, payload.storeId, r).then(() => resolve(r));
-      this.waiting.push({ job, payload, store, size, resolve: committed, reject });
+      this.waiting.push({ job, payload, store, size, resolve, reject });
       this.waitingRecords += size;
       if (this.waitingRecords >= (this.opts.maxRecords ?? 25_000)) this.kick();
       else this.timer ??= setTimeout(() => this.kick(), this.opts.maxWaitMs ?? 40);
@@ -211,7 +209,33 @@ export class EventsBatcher {
     return info;
   }
 
+  /**
+   * Loads a group; each job completes once its batch committed and the analytics of its affected
+   * days are scheduled (once per store for the whole group: same days and tables as one call per
+   * batch, a fraction of the Redis round trips).
+   */
   private async loadGroup(group: Waiting[]): Promise<void> {
+    const done: { w: Waiting; result: BatchResult }[] = [];
+    await this.commitGroup(group, (w, result) => done.push({ w, result }));
+    const byStore = new Map<string, { days: Set<string>; tables: Set<string>; batchIds: string[] }>();
+    for (const { w, result } of done) {
+      let s = byStore.get(w.payload.storeId);
+      if (!s) byStore.set(w.payload.storeId, (s = { days: new Set(), tables: new Set(), batchIds: [] }));
+      for (const d of result.affected.days) s.days.add(d);
+      for (const t of result.affected.tables) s.tables.add(t);
+      s.batchIds.push(result.batchId);
+    }
+    // Never throws (a failure is logged): the batches are committed whatever happens here.
+    await Promise.all(
+      [...byStore].map(([storeId, s]) =>
+        afterBatchCommitted(this.services, storeId, { batchId: s.batchIds.join(','), affected: { days: [...s.days].sort(), tables: [...s.tables].sort() } }),
+      ),
+    );
+    for (const { w, result } of done) w.resolve(result);
+  }
+
+  /** Commits a group: `committed` for each batch stored, `reject` of each failed job at once. */
+  private async commitGroup(group: Waiting[], committed: (w: Waiting, r: BatchResult) => void): Promise<void> {
     const fast: { w: Waiting; p: PreparedBatch }[] = [];
     for (const w of group) {
       if (w.failed !== undefined) {
@@ -223,7 +247,7 @@ export class EventsBatcher {
         continue;
       }
       try {
-        w.resolve(await runEventsJob(this.services, w.job, w.store));
+        committed(w, await runEventsJob(this.services, w.job, w.store));
       } catch (err) {
         w.reject(err);
       }
@@ -231,7 +255,7 @@ export class EventsBatcher {
     if (fast.length === 0) return;
     try {
       const results = await this.loader.commit(fast.map((f) => f.p));
-      fast.forEach((f, i) => f.w.resolve(results[i]!));
+      fast.forEach((f, i) => committed(f.w, results[i]!));
     } catch (err) {
       if (fast.length === 1) {
         fast[0]!.w.reject(err);
@@ -242,7 +266,7 @@ export class EventsBatcher {
       for (const f of fast) {
         try {
           const [result] = await this.loader.commit([{ ...f.p, batch: { ...f.p.batch, batchId: `${f.p.batch.batchId}__alone` } }]);
-          f.w.resolve(result!);
+          committed(f.w, result!);
         } catch (e) {
           f.w.reject(e);
         }

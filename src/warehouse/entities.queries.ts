@@ -100,7 +100,7 @@ export async function listStoreIds(wh: Warehouse): Promise<string[]> {
   return rows.map((r) => r.store_id);
 }
 
-export { storeTimezone } from './sales-lines.js';
+export { storeTimezone } from './store-timezone.js';
 
 const ORDER_COLUMNS = `order_id, order_kind, customer_id, status, toString(created_at) AS created_at_text,
   if(isNull(shipped_at), NULL, toString(shipped_at)) AS shipped_at_text,

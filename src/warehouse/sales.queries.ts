@@ -1,5 +1,6 @@
 import type { Warehouse } from './client.js';
-import { dayScope, daysBetween, salesLinesSql, scopeParams, storeTimezone } from './sales-lines.js';
+import { dayScope, daysBetween, salesLinesSql, scopeParams } from './sales-lines.js';
+import { storeTimezone } from './store-timezone.js';
 
 /**
  * Sales KPIs, series, breakdowns and top products, read from the gold rollups (HOUR from the

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildFlowTree, dateRanges, localDatesOfUtcDays, stepJobId, type FlowStep } from '../../src/jobs/analytics.flow.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildFlowTree, dateRanges, FACT_TABLES, INGEST_FLOW_STEPS, localDatesOfUtcDays, STEP_READS, stepJobId, stepsForTables, type FlowStep } from '../../src/jobs/analytics.flow.js';
 import { diffRows } from '../../src/jobs/aggregate.job.js';
 
 /** Independent: local date by a fixed offset in hours. */
@@ -42,4 +45,52 @@ test('diffRows compares rows as multisets', () => {
   const b = [{ n: '2', d: '1' }, { d: '2', n: '3' }];
   assert.deepEqual(diffRows(a, b), { onlyBefore: [{ d: '1', n: '2' }, { d: '2', n: '1' }], onlyAfter: [{ d: '2', n: '3' }] });
   assert.deepEqual(diffRows(b, b), { onlyBefore: [], onlyAfter: [] });
+});
+
+test('a change runs the steps that read its fact tables; an unknown change runs every step', () => {
+  const all = [...INGEST_FLOW_STEPS];
+  assert.deepEqual(stepsForTables(all, ['fact_events']), ['funnel', 'anomalies', 'quality', 'bump']);
+  assert.deepEqual(stepsForTables(all, ['fact_inventory_snapshots']), ['quality', 'bump']);
+  for (const sales of ['fact_orders', 'fact_order_items', 'fact_payments']) assert.deepEqual(stepsForTables(all, [sales]), all.filter((s) => s !== 'funnel'), sales);
+  assert.deepEqual(stepsForTables(all, ['fact_events', 'fact_payments']), all);
+  assert.deepEqual(stepsForTables(all, []), all);
+  // The order of the given steps is kept, and only given steps are returned.
+  assert.deepEqual(stepsForTables(['anomalies', 'quality', 'bump'], ['fact_events']), ['anomalies', 'quality', 'bump']);
+});
+
+/**
+ * Independent of STEP_READS: the fact tables each step's source (and the modules it imports from
+ * src/analytics and src/warehouse) names. A step that starts reading another fact table must say so
+ * in STEP_READS, or a change of that table would not refresh it.
+ */
+test('STEP_READS names every fact table a step\'s code reads', () => {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+  const src = (rel: string) => path.join(root, 'src', rel);
+  const entry: Record<Exclude<FlowStep, 'bump'>, string> = {
+    aggregate: 'analytics/rollups.ts',
+    cohorts: 'analytics/cohorts.ts',
+    segments: 'analytics/segments.ts',
+    affinity: 'analytics/affinity.ts',
+    funnel: 'analytics/funnel.ts',
+    anomalies: 'analytics/anomalies.ts',
+    quality: 'analytics/quality.ts',
+  };
+  const tablesOf = (file: string, seen = new Set<string>()): Set<string> => {
+    const out = new Set<string>();
+    if (seen.has(file)) return out;
+    seen.add(file);
+    const text = fs.readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/\bfact_[a-z_]+\b/g)) out.add(m[0]);
+    // Value imports and re-exports (a type import reads no table).
+    for (const m of text.matchAll(/^(?:import|export) (?!type )[^;]*? from '(\.[^']+)\.js'/gm)) {
+      const dep = path.resolve(path.dirname(file), `${m[1]}.ts`);
+      if (dep.startsWith(src('analytics')) || dep.startsWith(src('warehouse'))) for (const t of tablesOf(dep, seen)) out.add(t);
+    }
+    return out;
+  };
+  for (const [step, file] of Object.entries(entry) as [FlowStep, string][]) {
+    const read = [...tablesOf(src(file))].filter((t) => (FACT_TABLES as readonly string[]).includes(t));
+    assert.ok(read.length > 0, `${step} reads some fact table`);
+    for (const t of read) assert.ok(STEP_READS[step].includes(t), `${step} reads ${t} (${file}) but STEP_READS does not list it`);
+  }
 });

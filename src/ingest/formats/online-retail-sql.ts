@@ -373,8 +373,11 @@ async function importDecodedLines(
     const rejectsByReason: Record<string, number> = {};
     byReason?.reasons.forEach((r, i) => (rejectsByReason[r] = Number(byReason.n[i])));
     const allDays = [...new Set([...days, ...orderDays, ...sub.affected.days])].sort();
+    const tables = new Set(sub.affected.tables);
+    if (days.length > 0) tables.add('fact_order_items');
+    if (orderDays.length > 0) tables.add('fact_orders');
     step('finish');
-    return { batchId, ...counts, affected: { days: allDays }, rejectsByReason, timings };
+    return { batchId, ...counts, affected: { days: allDays, tables: [...tables].sort() }, rejectsByReason, timings };
   } catch (err) {
     await writeBatchRow('failed', (err as Error).message.slice(0, 2000), 3).catch(() => {});
     throw err;
