@@ -345,7 +345,7 @@ export async function runIngestBench(which: string[] = []): Promise<void> {
   const shim = engine === 'server' ? await spawnShim({ path: path.join(tmp.dir, 'engine') }) : undefined;
   const server = shim ? { CLICKHOUSE_URL: shim.url, CLICKHOUSE_USER: shim.user, CLICKHOUSE_PASSWORD: shim.password } : {};
   const app = await startApp({
-    config: parseConfig({ DATA_DIR: tmp.dir, PORT: '0', HOST: '127.0.0.1', DEMO_DATA: 'false', EVENTS_MAX_BATCH: '5000', RATE_LIMIT_PER_MINUTE: '1000000', ...server }),
+    config: parseConfig({ DATA_DIR: tmp.dir, PORT: '0', HOST: '127.0.0.1', DEMO_DATA: 'false', EVENTS_MAX_BATCH: '5000', RATE_LIMIT_PER_MINUTE: '1000000', ...server, ...(process.env.ANALYTICS_DEBOUNCE_MS ? { ANALYTICS_DEBOUNCE_MS: process.env.ANALYTICS_DEBOUNCE_MS } : {}) }),
     log: createLogger('warn'),
     api: true,
     worker: true,
