@@ -1,9 +1,10 @@
 /**
  * The live-events bench's clients, in a process of their own (as real clients are never in the
  * server's): `node event-clients.js` with the run in EVENT_CLIENTS (JSON, {@link ClientRun}).
- * POSTs batches [first, first + count) from `concurrency` clients, flat out or paced to `rate`
- * events/s, and prints one line per sampled acknowledgement, `ack <its last event's n> <epoch ms>`, then
- * `done <epoch ms>` when every batch is acknowledged.
+ * Builds the bodies of batches [first, first + count), prints `start <epoch ms> <CPU ms so far>`,
+ * POSTs them from `concurrency` clients, flat out or paced to `rate` events/s, prints one line per
+ * sampled acknowledgement, `ack <its last event's n> <epoch ms>`, then `done <epoch ms> <CPU ms>`
+ * when every batch is acknowledged.
  */
 import { fileURLToPath } from 'node:url';
 
@@ -36,28 +37,36 @@ export function makeBatch(b: number, batchSize: number) {
 export const nowMs = () => performance.timeOrigin + performance.now();
 
 async function run(r: ClientRun): Promise<void> {
-  let next = r.first;
+  // The bodies are built before the clock starts: what is measured is the server, not JSON.stringify here.
+  const bodies = Array.from({ length: r.count }, (_, i) => JSON.stringify(makeBatch(r.first + i, r.batchSize)));
+  const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  let next = 0;
   const t0 = nowMs();
+  process.stdout.write(`start ${t0} ${cpuMs()}\n`);
   async function client() {
     for (;;) {
-      const b = next++;
-      if (b >= r.first + r.count) return;
+      const i = next++;
+      if (i >= r.count) return;
       if (r.rate) {
-        const wait = t0 + (((b - r.first) * r.batchSize) / r.rate) * 1000 - nowMs();
+        const wait = t0 + ((i * r.batchSize) / r.rate) * 1000 - nowMs();
         if (wait > 0) await new Promise((res) => setTimeout(res, wait));
       }
       const res = await fetch(`${r.url}/v1/events?store=${r.store}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-api-key': r.key },
-        body: JSON.stringify(makeBatch(b, r.batchSize)),
+        body: bodies[i],
       });
       if (res.status !== 202) throw new Error(`events: ${res.status} ${await res.text()}`);
       await res.arrayBuffer();
-      if (b % 10 === 0 || b === r.first + r.count - 1) process.stdout.write(`ack ${b * r.batchSize + r.batchSize - 1} ${nowMs()}\n`);
+      const b = r.first + i;
+      if (b % 10 === 0 || i === r.count - 1) process.stdout.write(`ack ${b * r.batchSize + r.batchSize - 1} ${nowMs()}\n`);
     }
   }
   await Promise.all(Array.from({ length: r.concurrency }, client));
-  process.stdout.write(`done ${nowMs()}\n`);
+  process.stdout.write(`done ${nowMs()} ${cpuMs()}\n`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

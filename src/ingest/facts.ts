@@ -153,15 +153,20 @@ export const FACT_SPECS = {
 export type FactEntity = keyof typeof FACT_SPECS;
 
 /**
- * Per row shape: the key order (localeCompare, as stored hashes were made) and the JSON text
- * between the values, computed once per shape.
+ * Per row shape, computed once: for the hash's key order (localeCompare, as stored hashes were
+ * made; `updated_at` left out), each key's position in the row (`at`) and the JSON text before
+ * its value (`glue`).
  */
-const shapes = new Map<string, { order: string[]; glue: string[]; at: number[] }>();
+interface RowShape {
+  glue: string[];
+  at: number[];
+}
+const shapes = new Map<string, RowShape>();
 
 /** The last shape asked for, by its keys (a loader asks for the same one row after row). */
-let lastShape: { keys: string[]; shape: { order: string[]; glue: string[]; at: number[] } } | undefined;
+let lastShape: { keys: string[]; shape: RowShape } | undefined;
 
-function shapeOf(keys: string[]) {
+function shapeOf(keys: string[]): RowShape {
   const last = lastShape;
   if (last && last.keys.length === keys.length) {
     let same = true;
@@ -173,14 +178,14 @@ function shapeOf(keys: string[]) {
   return shape;
 }
 
-function shapeByKey(keys: string[]) {
+function shapeByKey(keys: string[]): RowShape {
   const key = keys.join(',');
   let shape = shapes.get(key);
   if (!shape) {
     const order = keys.filter((k) => k !== 'updated_at').sort((a, b) => a.localeCompare(b));
     // JSON.stringify([[k0, v0], [k1, v1]]) = '[[' + "k0" + ',' + v0 + '],[' + "k1" + ',' + v1 + ']]'
     const glue = order.map((k, i) => (i === 0 ? '[[' : '],[') + JSON.stringify(k) + ',');
-    shape = { order, glue, at: order.map((k) => keys.indexOf(k)) };
+    shape = { glue, at: order.map((k) => keys.indexOf(k)) };
     if (shapes.size < 1000) shapes.set(key, shape);
   }
   return shape;
@@ -188,17 +193,11 @@ function shapeByKey(keys: string[]) {
 
 /**
  * Hash of a silver row's business content (timestamps of the load excluded): exactly
- * `rowHash(order.map((k) => [k, row[k]]))`, with the JSON text built here without the pair arrays.
+ * `rowHash(order.map((k) => [k, row[k]]))` over the keys in localeCompare order, without
+ * `updated_at`; the JSON text is built without the pair arrays (see {@link encodeFactRow}).
  */
 export function factHash(row: Record<string, unknown>): string {
-  const { order, glue } = shapeOf(Object.keys(row));
-  if (order.length === 0) return rowHashOfJson('[]');
-  let json = '';
-  for (let i = 0; i < order.length; i++) {
-    // Inside an array, a value JSON cannot represent (undefined, a function) is written as null.
-    json += glue[i]! + (JSON.stringify(row[order[i]!]) ?? 'null');
-  }
-  return rowHashOfJson(json + ']]');
+  return encodeFactRow(row).hash;
 }
 
 /**
