@@ -5,6 +5,8 @@
  *  2. Live events: batches of 500 POSTed by concurrent clients (a separate process); acknowledged events/s and the time
  *     from acknowledgement until the batch is queryable (p50/p95/p99).
  *  3. Peak memory (RSS) of the process importing a large generated CSV (BENCH_BIG_CSV_MB, default 1024).
+ * BENCH_THREADS=1 also prints the live-events phases' CPU per thread name (main, node = V8 helpers,
+ * libuv and the engine's calling threads, the engine's pools) to stderr.
  * BENCH_ENGINE=server runs the app on CLICKHOUSE_URL against the HTTP shim over chdb
  * (test/support/clickhouse-http-shim.ts) in a process of its own: the production shape, where the
  * engine's memory is not the app's. The big-csv part then reports both processes' peaks.
@@ -13,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { parseConfig } from '../src/config/config.js';
 import { createLogger } from '../src/logging/logger.js';
 import { startApp, type RunningApp } from '../src/app/app.js';
@@ -142,6 +145,16 @@ async function liveEvents(app: RunningApp): Promise<string> {
     });
     let ackedAt = 0;
     let clientCpuMs = 0;
+    // V8's collections in this process while the phase runs (their pauses stop the main thread).
+    const gcs = { young: 0, full: 0, ms: 0 };
+    const gc = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+        if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gcs.young++;
+        else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gcs.full++;
+        gcs.ms += e.duration;
+      }
+    });
     let rest = '';
     child.stdout.on('data', (d: Buffer) => {
       const lines = (rest + d.toString()).split('\n');
@@ -149,6 +162,7 @@ async function liveEvents(app: RunningApp): Promise<string> {
       for (const line of lines) {
         const [what, a, b] = line.split(' ');
         if (what === 'start') {
+          gc.observe({ entryTypes: ['gc'] });
           t0 = Number(a);
           cpu0 = process.cpuUsage();
           th0 = threadCpu();
@@ -202,6 +216,7 @@ async function liveEvents(app: RunningApp): Promise<string> {
     }
     const allMs = nowMs() - t0;
     const cpu = process.cpuUsage(cpu0);
+    gc.disconnect();
     if (process.env.BENCH_THREADS) {
       const th1 = threadCpu();
       const by = new Map<string, number>();
@@ -211,7 +226,7 @@ async function liveEvents(app: RunningApp): Promise<string> {
     const events = count * batchSize;
     // Whole-process CPU (every thread: API, worker, engine) per event.
     const cpuUsPerEvent = (cpu.user + cpu.system) / events;
-    return { acked: events / (ackMs / 1000), stored: events / (allMs / 1000), latencies, events, cpuUsPerEvent, clientCpuUsPerEvent: (clientCpuMs * 1000) / events };
+    return { acked: events / (ackMs / 1000), stored: events / (allMs / 1000), latencies, events, cpuUsPerEvent, clientCpuUsPerEvent: (clientCpuMs * 1000) / events, gcs };
   }
 
   const flat = await phase(0, batches);
@@ -248,7 +263,7 @@ async function liveEvents(app: RunningApp): Promise<string> {
 
 Raw engine in the same run: ${fmt(rawRate)} events/s inserting the same events, 500 per INSERT, one at a time, into a plain MergeTree table (no HTTP, no queue, no validation, no bronze copy, no idempotency lookup): the pipeline's stored rate is ${fmt(stored / rawRate, 2)}× that (the events worker loads many queued POSTs per warehouse round trip, but also validates, keeps a bronze copy, checks idempotency ids and bookkeeps every batch). Check: ${check!.n} distinct events stored, ${check!.ok} of ${check!.batches} batches reconcile (read = inserted + unchanged + rejected).
 
-App process CPU (all threads, \`process.cpuUsage\`; the clients' process not counted) per event: phase 1 ${fmt(flat.cpuUsPerEvent)} µs, phase 2 ${fmt(paced.cpuUsPerEvent)} µs (50,000 events/s on 2 cores leaves 40 µs for everything; the clients' process took ${fmt(flat.clientCpuUsPerEvent)} / ${fmt(paced.clientCpuUsPerEvent)} µs an event of it, Node and fetch included). Analytics while the events arrived: ${flows!.flows} flows, ${flows!.steps} steps, ${fmt(Number(flows!.ms) / 1000, 1)} s of step time in total (${perStep.map((r) => `${r.job_name} ${r.n}× ${fmt(Number(r.ms) / 1000, 1)} s`).join(', ')}).
+App process CPU (all threads, \`process.cpuUsage\`; the clients' process not counted) per event: phase 1 ${fmt(flat.cpuUsPerEvent)} µs, phase 2 ${fmt(paced.cpuUsPerEvent)} µs (50,000 events/s on 2 cores leaves 40 µs for everything; the clients' process took ${fmt(flat.clientCpuUsPerEvent)} / ${fmt(paced.clientCpuUsPerEvent)} µs an event of it, Node and fetch included). V8 collections in the app during phase 1: ${fmt(flat.gcs.young)} young, ${fmt(flat.gcs.full)} full, ${fmt(flat.gcs.ms)} ms of pauses. Analytics while the events arrived: ${flows!.flows} flows, ${flows!.steps} steps, ${fmt(Number(flows!.ms) / 1000, 1)} s of step time in total (${perStep.map((r) => `${r.job_name} ${r.n}× ${fmt(Number(r.ms) / 1000, 1)} s`).join(', ')}).
 `;
 }
 

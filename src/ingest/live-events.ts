@@ -19,6 +19,7 @@ import { derivedEventId, type BatchResult } from './pipeline.js';
 import { EVENT_SPEC, encodeFactRow } from './facts.js';
 import { addInferredMembers } from './dimensions.js';
 import { fastEventValidator, toChTime, type EntityRecord, type Validated } from './validate/entities.js';
+import { TextBytes } from '../warehouse/text-bytes.js';
 
 /** Entities a live batch may carry in a record's `entity` field (default: events). */
 export const LIVE_ENTITIES = ['events', 'orders', 'order_items', 'payments'] as const;
@@ -66,23 +67,25 @@ export interface PreparedReject {
 /** An event's fact row, ready to insert. */
 export interface PreparedFact {
   key: string;
-  hash: string;
   /** UTC epoch ms of the event. */
   time: number;
   /**
-   * The start of the row's JSONCompactEachRow line: `[` + its values as JSON in `EVENT_SPEC.row`
-   * key order (see `encodeFactRow`) + `,"<row hash>",` ({@link FACT_COLUMNS}); the load appends
-   * store, batch and version. Undefined when a value is undefined.
+   * Where the start of the row's JSONCompactEachRow line is in the batch's `heads`: `[` + its
+   * values as JSON in `EVENT_SPEC.row` key order (see `encodeFactRow`) + `,"<row hash>",`
+   * ({@link FACT_COLUMNS}); the load appends store, batch and version. -1 when a value is undefined.
    */
-  head: string | undefined;
-  /** The row itself, kept only when `head` is undefined (it goes as JSONEachRow). */
-  row: Record<string, unknown> | undefined;
+  start: number;
+  end: number;
+  /** The row and its hash, kept only when a value is undefined (it goes as JSONEachRow). */
+  plain: { row: Record<string, unknown>; hash: string } | undefined;
 }
 
 /**
  * A batch of live events validated and turned into the rows its load writes: everything that
  * takes no warehouse round trip, kept apart from {@link LiveEventsLoader.commit} so the per-record
- * work is one pass that allocates each row once.
+ * work is one pass that allocates each row once. The rows' text is kept as bytes (`heads`,
+ * `bronze`): a batch lives from its request until its group is loaded, and strings living that
+ * long would be copied by every young-generation collection meanwhile.
  */
 export interface PreparedBatch {
   batch: { batchId: string; jobId: string; storeId: string };
@@ -92,12 +95,16 @@ export interface PreparedBatch {
   repeats: number;
   rejects: PreparedReject[];
   /**
-   * One fact row (`EVENT_SPEC.row`) per distinct event id with its hash, in first-seen order (a
-   * later, different record with the same id replaces the earlier one's content).
+   * One fact row (`EVENT_SPEC.row`) per distinct event id, in first-seen order (a later, different
+   * record with the same id replaces the earlier one's content).
    */
   facts: PreparedFact[];
-  /** Each received record's JSON text (its bronze payload), in order. */
-  bronze: string[];
+  /** The facts' line starts, UTF-8. */
+  heads: Buffer;
+  /** Each received record's JSON text as a JSON string literal (its bronze payload), in order, UTF-8. */
+  bronze: Buffer;
+  /** End offset in `bronze` of each record's literal. */
+  bronzeEnds: Uint32Array;
   /** Customer and product ids the valid events refer to (inferred members when unknown). */
   customers: string[];
   products: string[];
@@ -110,20 +117,27 @@ export interface PreparedBatch {
  */
 export function prepareEvents(batch: LiveBatch, validate: (fields: Record<string, unknown>) => Validated<EntityRecord<'events'>>): PreparedBatch {
   const { batchId, jobId, storeId } = batch;
-  const p: PreparedBatch = { batch: { batchId, jobId, storeId }, read: 0, repeats: 0, rejects: [], facts: [], bronze: [], customers: [], products: [] };
-  const byKey = new Map<string, PreparedFact>();
+  const n = batch.records.length;
+  const heads = new TextBytes(n * 256);
+  const bronze = new TextBytes(n * 160);
+  const bronzeEnds = new Uint32Array(n);
+  const rejects: PreparedReject[] = [];
+  const facts: PreparedFact[] = [];
+  /** Event id → its index in `facts` and its row hash (for a repeat of the id within the batch). */
+  const byKey = new Map<string, { at: number; hash: string }>();
   const customers = new Set<string>();
   const products = new Set<string>();
+  let repeats = 0;
   let rowNumber = 0;
   for (const record of batch.records) {
     rowNumber++;
-    p.read++;
     const raw = JSON.stringify(record);
-    p.bronze.push(raw);
+    bronze.text(JSON.stringify(raw));
+    bronzeEnds[rowNumber - 1] = bronze.length;
     const entity = liveEntity(record);
     if (entity !== 'events') {
       // Only unknown entities reach here (the caller routes orders, items and payments to runBatch).
-      p.rejects.push({ rowNumber, field: 'entity', reason: 'invalid_enum', message: unknownEntityMessage(record), raw });
+      rejects.push({ rowNumber, field: 'entity', reason: 'invalid_enum', message: unknownEntityMessage(record), raw });
       continue;
     }
     let fields = record;
@@ -135,7 +149,7 @@ export function prepareEvents(batch: LiveBatch, validate: (fields: Record<string
     const withId = fields['event_id'] ? fields : { ...fields, event_id: derivedEventId(fields) };
     const result = validate(withId);
     if (!result.ok) {
-      p.rejects.push({ rowNumber, field: result.problems[0]!.field, reason: result.problems[0]!.reason, message: result.problems.map((x) => x.message).join('; '), raw });
+      rejects.push({ rowNumber, field: result.problems[0]!.field, reason: result.problems[0]!.reason, message: result.problems.map((x) => x.message).join('; '), raw });
       continue;
     }
     const rec = result.value;
@@ -146,15 +160,35 @@ export function prepareEvents(batch: LiveBatch, validate: (fields: Record<string
     // A blank event_id (only whitespace) is no id and no reason to reject: stored as '' (as runBatch does).
     const key = rec.event_id ?? '';
     const prev = byKey.get(key);
-    if (prev) p.repeats++; // the identical repeat, or the earlier record a later different one replaces
-    if (!prev || prev.hash !== hash) {
-      byKey.set(key, { key, hash, time: rec.event_time, head: values === undefined ? undefined : '[' + values + ',"' + hash + '",', row: values === undefined ? row : undefined });
+    if (prev) repeats++; // the identical repeat, or the earlier record a later different one replaces
+    if (prev && prev.hash === hash) continue;
+    let fact: PreparedFact;
+    if (values === undefined) fact = { key, time: rec.event_time, start: -1, end: -1, plain: { row, hash } };
+    else {
+      const start = heads.length;
+      heads.text('[' + values + ',"' + hash + '",');
+      fact = { key, time: rec.event_time, start, end: heads.length, plain: undefined };
+    }
+    if (prev) {
+      facts[prev.at] = fact;
+      prev.hash = hash;
+    } else {
+      byKey.set(key, { at: facts.length, hash });
+      facts.push(fact);
     }
   }
-  p.facts = [...byKey.values()];
-  p.customers = [...customers];
-  p.products = [...products];
-  return p;
+  return {
+    batch: { batchId, jobId, storeId },
+    read: rowNumber,
+    repeats,
+    rejects,
+    facts,
+    heads: Buffer.from(heads.bytes()),
+    bronze: Buffer.from(bronze.bytes()),
+    bronzeEnds,
+    customers: [...customers],
+    products: [...products],
+  };
 }
 
 /** Columns of a bronze line (`raw_events`), in order. */
@@ -303,18 +337,19 @@ export class LiveEventsLoader {
 
     try {
       // Bronze first: every received record is kept whatever happens next.
-      const bronze: string[] = [];
+      const bronze = new TextBytes(work.reduce((n, { p }) => n + p.bronze.length + p.read * 120, 0));
       const bronzeTail = ',' + JSON.stringify(receivedAt) + ',' + JSON.stringify(this.opts.retentionDays) + ']';
       for (const { p } of work) {
         const head = '[' + JSON.stringify(p.batch.storeId) + ',' + JSON.stringify(p.batch.batchId) + ',"events",';
-        for (let i = 0; i < p.bronze.length; i++) bronze.push(head + (i + 1) + ',' + JSON.stringify(p.bronze[i]) + bronzeTail);
+        for (let i = 0; i < p.read; i++) {
+          bronze.text(head + (i + 1) + ',');
+          bronze.copy(p.bronze, i === 0 ? 0 : p.bronzeEnds[i - 1]!, p.bronzeEnds[i]!);
+          bronze.line(bronzeTail);
+        }
       }
-      await this.wh.insertLines('raw_events', { format: 'JSONCompactEachRow', columns: BRONZE_COLUMNS, lines: bronze });
-      // The new events as JSONCompactEachRow lines of { store_id, ...row, batch_id, version, row_hash }.
-      const lines: string[] = [];
-      // A row with an undefined value (a blank event_id) has no JSONCompactEachRow line: it goes as
-      // a JSONEachRow row (its column's default), and with it the whole insert.
-      const plainRows = new Map<number, Record<string, unknown>>();
+      await this.wh.insertLines('raw_events', { format: 'JSONCompactEachRow', columns: BRONZE_COLUMNS, bytes: bronze.bytes() });
+      // The events whose ids are not stored yet, with their versions.
+      const inserts: { w: BatchWork; f: PreparedFact; version: string }[] = [];
       for (const store of new Set(work.map((w) => w.p.batch.storeId))) {
         const mine = work.filter((w) => w.p.batch.storeId === store);
         const keys = [...new Set(mine.flatMap((w) => w.p.facts.map((f) => f.key)))];
@@ -326,28 +361,42 @@ export class LiveEventsLoader {
           );
           for (const r of found) claimed.add(r.event_id);
         }
-        const storeJson = JSON.stringify(store);
         for (const w of mine) {
-          const tail = storeJson + ',' + JSON.stringify(w.p.batch.batchId) + ',"';
           for (const f of w.p.facts) {
             if (claimed.has(f.key)) {
               w.unchanged++; // events are immutable: the first stored version stays
               continue;
             }
             claimed.add(f.key);
-            const version = versionText(startedAt, this.seq++);
-            if (f.head === undefined) plainRows.set(lines.length, { store_id: store, ...f.row, batch_id: w.p.batch.batchId, version, row_hash: f.hash });
-            lines.push(f.head === undefined ? '' : f.head + tail + version + '"]');
+            inserts.push({ w, f, version: versionText(startedAt, this.seq++) });
             w.inserted++;
             w.days.add(Math.floor(f.time / 86_400_000));
           }
         }
       }
-      if (plainRows.size === 0) {
-        await this.wh.insertLines('fact_events', { format: 'JSONCompactEachRow', columns: FACT_COLUMNS, lines });
+      // As JSONCompactEachRow lines of { ...row, row_hash, store_id, batch_id, version }; a row with
+      // an undefined value (a blank event_id) has no such line, and then the whole insert goes as
+      // JSONEachRow rows (a missing key is the column's default).
+      const tailOf = (w: BatchWork) => JSON.stringify(w.p.batch.storeId) + ',' + JSON.stringify(w.p.batch.batchId) + ',"';
+      if (inserts.every((i) => i.f.plain === undefined)) {
+        const lines = new TextBytes(inserts.length * 300);
+        let tail = '';
+        let tailFor: BatchWork | undefined;
+        for (const { w, f, version } of inserts) {
+          if (tailFor !== w) [tail, tailFor] = [tailOf(w), w];
+          lines.copy(w.p.heads, f.start, f.end);
+          lines.line(tail + version + '"]');
+        }
+        await this.wh.insertLines('fact_events', { format: 'JSONCompactEachRow', columns: FACT_COLUMNS, bytes: lines.bytes() });
       } else {
-        const rows = lines.map((line, i) => plainRows.get(i) ?? Object.fromEntries((JSON.parse(line) as unknown[]).map((v, c) => [FACT_COLUMNS[c]!, v])));
-        await this.wh.insert('fact_events', rows);
+        await this.wh.insert(
+          'fact_events',
+          inserts.map(({ w, f, version }) =>
+            f.plain
+              ? { store_id: w.p.batch.storeId, ...f.plain.row, batch_id: w.p.batch.batchId, version, row_hash: f.plain.hash }
+              : Object.fromEntries((JSON.parse(w.p.heads.toString('utf8', f.start, f.end) + tailOf(w) + version + '"]') as unknown[]).map((v, c) => [FACT_COLUMNS[c]!, v])),
+          ),
+        );
       }
       for (const store of new Set(work.map((w) => w.p.batch.storeId))) {
         const mine = work.filter((w) => w.p.batch.storeId === store);

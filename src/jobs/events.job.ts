@@ -137,8 +137,15 @@ export class EventsBatcher {
     // Also registers a store seen for the first time.
     const store = await this.store(payload.storeId);
     const size = payload.records.length;
+    const prepared = this.takePrepared(job, payload, store);
+    if (prepared) {
+      // The job's records are not needed any more: dropped now, they are garbage at once instead of
+      // surviving every young-generation collection until the group commits (with 64 jobs waiting,
+      // tens of thousands of objects copied again and again).
+      payload.records = [];
+    }
     return new Promise<BatchResult>((resolve, reject) => {
-      this.waiting.push({ job, payload, store, size, resolve, reject });
+      this.waiting.push({ job, payload, store, size, prepared, resolve, reject });
       this.waitingRecords += size;
       if (this.waitingRecords >= (this.opts.maxRecords ?? 25_000)) this.kick();
       else this.timer ??= setTimeout(() => this.kick(), this.opts.maxWaitMs ?? 40);
@@ -178,17 +185,19 @@ export class EventsBatcher {
     return this.waiting.splice(0, take);
   }
 
-  /** Validates the events-only batches of a group and builds their rows (the others go through runBatch). */
+  /** The rows the API of this process prepared for the job when it received the batch (same records, same zone), if any. */
+  private takePrepared(job: Job, payload: EventsPayload, store: StoreInfo): PreparedBatch | undefined {
+    if (!preparedBatches.wanted || !isEventsOnly(payload.records)) return undefined;
+    const ready = preparedBatches.take(job.id!, store.timezone);
+    if (!ready || ready.read !== payload.records.length || ready.batch.storeId !== payload.storeId) return undefined;
+    return { ...ready, batch: { batchId: batchIdOf(job), jobId: job.id!, storeId: payload.storeId } };
+  }
+
+  /** Validates the events-only batches of a group not prepared yet and builds their rows (the others go through runBatch). */
   private prepareGroup(group: Waiting[]): void {
     for (const w of group) {
-      if (!isEventsOnly(w.payload.records)) continue;
+      if (w.prepared || !isEventsOnly(w.payload.records)) continue;
       const batch = { batchId: batchIdOf(w.job), jobId: w.job.id!, storeId: w.payload.storeId };
-      // Prepared by the API of this process when it received the batch (same records, same zone).
-      const ready = preparedBatches.take(w.job.id!, w.store.timezone);
-      if (ready && ready.read === w.payload.records.length && ready.batch.storeId === batch.storeId) {
-        w.prepared = { ...ready, batch };
-        continue;
-      }
       try {
         w.prepared = this.loader.prepare({ ...batch, timezone: w.store.timezone, records: w.payload.records });
       } catch (err) {

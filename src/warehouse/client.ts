@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { TextBytes } from './text-bytes.js';
 import type { Config } from '../config/config.js';
 import { instrumentWarehouse } from '../metrics/warehouse-instrument.js';
 import { logger } from '../logging/logger.js';
@@ -55,11 +56,14 @@ export interface QueryOptions {
 }
 
 /** Rows as text lines of a line-per-row format: JSONCompactEachRow (a JSON array of the values) or TabSeparated. */
-export interface EncodedLines {
+export type EncodedLines = {
   format: 'JSONCompactEachRow' | 'TabSeparated';
   columns: readonly string[];
-  lines: readonly string[];
-}
+} & (
+  | { lines: readonly string[] }
+  /** The lines as UTF-8 bytes, each ended by LF. */
+  | { bytes: Buffer }
+);
 
 /**
  * SETTINGS clause of the import's key lookups (existing facts, known customers and products): one
@@ -107,28 +111,17 @@ const EMBEDDED_ENGINE_ARGS = [
   '--background_merges_mutations_concurrency_ratio=1',
 ];
 
-/**
- * Text lines written into one Buffer (UTF-8, each ended by LF), sized from the first line so an
- * insert's rows rarely need a second, larger buffer: the payload stays off the V8 heap and goes to
- * the engine without a copy.
- */
+/** A buffer for `lines` lines of text, sized from the first line (see {@link TextBytes}). */
 class LineBuffer {
-  private buf: Buffer | undefined;
-  private n = 0;
+  private out: TextBytes | undefined;
   constructor(private readonly expectedLines: number) {}
   push(line: string): void {
-    this.buf ??= Buffer.allocUnsafe(Math.max(16 * 1024, Math.ceil(this.expectedLines * (line.length + 1) * 1.25)));
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    if (this.n + line.length * 3 + 1 > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.n + line.length * 3 + 1));
-      this.buf.copy(bigger, 0, 0, this.n);
-      this.buf = bigger;
-    }
-    this.n += this.buf.write(line, this.n, 'utf8');
-    this.buf[this.n++] = 0x0a;
+    // Sized so an insert's rows rarely need a second, larger buffer.
+    this.out ??= new TextBytes(Math.max(16 * 1024, this.expectedLines * (line.length + 1) * 1.25));
+    this.out.line(line);
   }
   bytes(): Buffer {
-    return this.buf ? this.buf.subarray(0, this.n) : Buffer.alloc(0);
+    return this.out ? this.out.bytes() : Buffer.alloc(0);
   }
 }
 
@@ -296,17 +289,22 @@ export async function createWarehouse(config: Config): Promise<Warehouse> {
       });
     },
     async insertLines(table: string, data: EncodedLines, opts?: QueryOptions) {
-      if (data.lines.length === 0) return;
-      const out = new LineBuffer(data.lines.length);
-      for (const line of data.lines) out.push(line);
+      let bytes: Buffer;
+      if ('bytes' in data) bytes = data.bytes;
+      else {
+        const out = new LineBuffer(data.lines.length);
+        for (const line of data.lines) out.push(line);
+        bytes = out.bytes();
+      }
+      if (bytes.length === 0) return;
       if (rawSession) {
         const settings = Object.fromEntries(Object.entries({ ...BASE_SETTINGS, ...settingsFor(opts) }).filter(([, v]) => v !== undefined)) as Record<string, string | number | boolean>;
-        await rawSession.insert({ table: `${database}.${table}`, values: out.bytes(), format: data.format, columns: [...data.columns], settings, signal: opts?.abortSignal });
+        await rawSession.insert({ table: `${database}.${table}`, values: bytes, format: data.format, columns: [...data.columns], settings, signal: opts?.abortSignal });
         return;
       }
       await client.insert({
         table,
-        values: Readable.from([out.bytes()], { objectMode: false }),
+        values: Readable.from([bytes], { objectMode: false }),
         format: data.format,
         columns: [...data.columns] as [string, ...string[]],
         query_id: opts?.queryId ?? newQueryId('ins'),

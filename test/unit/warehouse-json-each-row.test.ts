@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jsonCompactEachRow, jsonEachRow } from '../../src/warehouse/client.js';
+import { TextBytes } from '../../src/warehouse/text-bytes.js';
 
 /** Independent: the JSONEachRow text @clickhouse/client sends, one JSON.stringify per row. */
 const expected = (rows: Record<string, unknown>[]) => Buffer.from(rows.map((r) => JSON.stringify(r) + '\n').join(''), 'utf8');
@@ -34,4 +35,24 @@ test('jsonCompactEachRow gives one JSON array of the values per line, only when 
   assert.equal(jsonCompactEachRow([{ a: 1 }, { a: 1, b: 2 }]), undefined, 'an extra key');
   assert.equal(jsonCompactEachRow([{ a: 1, b: 2 }, { b: 2, a: 1 }]), undefined, 'another key order');
   assert.equal(jsonCompactEachRow([{ a: 1, b: undefined }]), undefined, 'an undefined value');
+});
+
+test('TextBytes appends text, lines and byte ranges as UTF-8, growing from any capacity', () => {
+  const texts = ['', 'a', 'é', '€', '😀', '\n', 'x'.repeat(5000), '"quoted" \\ back'];
+  const other = Buffer.from('0123456789€', 'utf8');
+  for (const capacity of [1, 64, 100_000]) {
+    const out = new TextBytes(capacity);
+    // Independent: the same pieces as Buffers, concatenated.
+    const expected: Buffer[] = [];
+    for (let round = 0; round < 50; round++) {
+      const t = texts[round % texts.length]!;
+      const [from, to] = [round % 5, 10 + (round % 4)];
+      out.text(t);
+      out.line(t);
+      out.copy(other, from, to);
+      expected.push(Buffer.from(t + t + '\n', 'utf8'), other.subarray(from, to));
+      assert.equal(out.length, Buffer.concat(expected).length, `length after round ${round}, capacity ${capacity}`);
+    }
+    assert.ok(out.bytes().equals(Buffer.concat(expected)), `capacity ${capacity}`);
+  }
 });
