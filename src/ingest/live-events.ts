@@ -101,9 +101,9 @@ export interface PreparedBatch {
   facts: PreparedFact[];
   /** The facts' line starts, UTF-8. */
   heads: Buffer;
-  /** Each received record's JSON text as a JSON string literal (its bronze payload), in order, UTF-8. */
+  /** Each received record's JSON text (its bronze payload) as a TabSeparated field, in order, UTF-8. */
   bronze: Buffer;
-  /** End offset in `bronze` of each record's literal. */
+  /** End offset in `bronze` of each record's field. */
   bronzeEnds: Uint32Array;
   /** Customer and product ids the valid events refer to (inferred members when unknown). */
   customers: string[];
@@ -132,7 +132,7 @@ export function prepareEvents(batch: LiveBatch, validate: (fields: Record<string
   for (const record of batch.records) {
     rowNumber++;
     const raw = JSON.stringify(record);
-    bronze.text(JSON.stringify(raw));
+    bronze.text(tsvField(raw));
     bronzeEnds[rowNumber - 1] = bronze.length;
     const entity = liveEntity(record);
     if (entity !== 'events') {
@@ -190,6 +190,17 @@ export function prepareEvents(batch: LiveBatch, validate: (fields: Record<string
     products: [...products],
   };
 }
+
+/**
+ * A text as a TabSeparated field. JSON text (a bronze payload) holds no tab, newline or other
+ * control character (JSON.stringify escapes them), so only its backslashes need escaping; anything
+ * else is escaped in full.
+ */
+export function tsvField(text: string): string {
+  if (!/[\\\x00-\x1f]/.test(text)) return text;
+  return text.replace(/[\\\x00-\x1f]/g, (c) => TSV_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0', '\b': '\\b', '\f': '\\f' };
 
 /** Columns of a bronze line (`raw_events`), in order. */
 const BRONZE_COLUMNS = ['store_id', 'batch_id', 'source', 'row_number', 'payload', 'received_at', 'retention_days'];
@@ -338,16 +349,16 @@ export class LiveEventsLoader {
     try {
       // Bronze first: every received record is kept whatever happens next.
       const bronze = new TextBytes(work.reduce((n, { p }) => n + p.bronze.length + p.read * 120, 0));
-      const bronzeTail = ',' + JSON.stringify(receivedAt) + ',' + JSON.stringify(this.opts.retentionDays) + ']';
+      const bronzeTail = '\t' + receivedAt + '\t' + this.opts.retentionDays;
       for (const { p } of work) {
-        const head = '[' + JSON.stringify(p.batch.storeId) + ',' + JSON.stringify(p.batch.batchId) + ',"events",';
+        const head = tsvField(p.batch.storeId) + '\t' + tsvField(p.batch.batchId) + '\tevents\t';
         for (let i = 0; i < p.read; i++) {
-          bronze.text(head + (i + 1) + ',');
+          bronze.text(head + (i + 1) + '\t');
           bronze.copy(p.bronze, i === 0 ? 0 : p.bronzeEnds[i - 1]!, p.bronzeEnds[i]!);
           bronze.line(bronzeTail);
         }
       }
-      await this.wh.insertLines('raw_events', { format: 'JSONCompactEachRow', columns: BRONZE_COLUMNS, bytes: bronze.bytes() });
+      await this.wh.insertLines('raw_events', { format: 'TabSeparated', columns: BRONZE_COLUMNS, bytes: bronze.bytes() });
       // The events whose ids are not stored yet, with their versions.
       const inserts: { w: BatchWork; f: PreparedFact; version: string }[] = [];
       for (const store of new Set(work.map((w) => w.p.batch.storeId))) {
