@@ -365,6 +365,23 @@ test('xlsx: first sheet by default; numbers, dates, text; empty rows skipped; st
   assert.equal(rows[3].fields['order id'], 'A-5');
 });
 
+test('xlsx: the bytes read follow the sheet being read, from near nothing to the whole file', async () => {
+  const file = path.join(tmp.dir, 'progress.xlsx');
+  const wb = new ExcelJS.Workbook();
+  const sheet = wb.addWorksheet('Big');
+  sheet.addRow(['id', 'text']);
+  for (let i = 0; i < 20_000; i++) sheet.addRow([i, `row ${i} ${'x'.repeat(i % 50)}`]);
+  await wb.xlsx.writeFile(file);
+  const stream = await openRecordStream(file);
+  const seen: number[] = [];
+  let rows = 0;
+  for await (const _row of stream) if (++rows % 2000 === 0) seen.push(stream.bytesRead());
+  assert.equal(rows, 20_000);
+  assert.ok(seen[0]! < stream.totalBytes! / 2, `after 2,000 of 20,000 rows: ${seen[0]} of ${stream.totalBytes}`);
+  assert.deepEqual([...seen].sort((a, b) => a - b), seen, 'never goes back');
+  assert.equal(stream.bytesRead(), stream.totalBytes);
+});
+
 test('xlsx: sheet by name (case-insensitive) or 1-based index; unknown sheet lists the sheets', async () => {
   const file = path.join(tmp.dir, 'book2.xlsx');
   await writeWorkbook(file);

@@ -61,17 +61,22 @@ class FileRecordStream implements RecordStream {
   private batch: SourceRow[] = [];
   private at = 0;
 
+  /**
+   * @param readFraction how much of the file has been read, 0..1, when that is not the bytes read
+   *   from it in order (XLSX: the parts are read out of order, and the sheet's XML is what counts).
+   */
   constructor(
     readonly format: FileFormat,
     private readonly src: ByteSource,
     private readonly batches_: AsyncGenerator<SourceRow[]>,
+    private readonly readFraction?: () => number,
   ) {
     this.totalBytes = src.totalBytes;
     this.gzip = src.gzip;
   }
 
   bytesRead(): number {
-    return this.src.bytesRead;
+    return this.readFraction ? Math.round(this.totalBytes * this.readFraction()) : this.src.bytesRead;
   }
 
   async close(): Promise<void> {
@@ -216,7 +221,7 @@ export async function openRecordStream(path: string, opts: ReadOptions = {}): Pr
 
     if (format === 'xlsx') {
       const x = await openXlsx(src, { file: path, sheet: opts.sheet, mapping, signal: opts.signal });
-      const s = new FileRecordStream(format, src, x.batches);
+      const s = new FileRecordStream(format, src, x.batches, x.readFraction);
       s.headers = x.headers;
       s.sourceHeaders = x.sourceHeaders;
       s.sheet = x.sheetName;

@@ -4,9 +4,16 @@
  * spreadsheet row number minus the header's, so with the header on row 1, Excel row 18 is row 17.
  *
  * Memory: rows are streamed; the workbook's shared-strings table (distinct texts) is held in memory,
- * as every XLSX reader must; sheets stored before that table in the ZIP are spooled to temp files.
+ * as every XLSX reader must. The zip is read through its central directory (see
+ * {@link readThroughCentralDirectory}), so a gzip-compressed workbook is first decompressed to a
+ * temporary file.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import unzipper from 'unzipper';
 import ExcelJS from 'exceljs';
 import type { ByteSource } from './detect.js';
 import { HeaderMapping, setField, UnsupportedFileError, type SourceRow } from './source-row.js';
@@ -24,6 +31,8 @@ export interface OpenedXlsx {
   headers: string[];
   /** Data rows, in batches. */
   batches: AsyncGenerator<SourceRow[]>;
+  /** How much of the sheet's XML has been read, 0..1 (the file's parts are not read in order). */
+  readFraction(): number;
 }
 
 interface SheetModel {
@@ -71,42 +80,34 @@ function headerText(v: unknown): string {
 export async function openXlsx(src: ByteSource, opts: XlsxOptions): Promise<OpenedXlsx> {
   const { file, mapping, signal } = opts;
 
-  // exceljs pipes the input into its unzipper without forwarding errors, which would hang it; so
-  // a read error ends the input early instead and is rethrown here.
-  let inputError: unknown;
-  async function* safeChunks(): AsyncGenerator<Buffer> {
+  // The workbook is read through the zip's central directory, which needs the file itself: a
+  // plain file is read where it is; a gzip-compressed one is decompressed to a temporary file first.
+  let spool: string | undefined;
+  let zipPath = file;
+  if (src.gzip) {
+    spool = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'ecomm-xlsx-'));
+    zipPath = path.join(spool, 'workbook.xlsx');
     try {
-      yield* src.chunks();
+      await pipeline(Readable.from(src.chunks(), { objectMode: false }), fs.createWriteStream(zipPath), { signal });
     } catch (e) {
-      inputError = e;
+      await fs.promises.rm(spool, { recursive: true, force: true });
+      src.destroy();
+      signal?.throwIfAborted();
+      if (e instanceof UnsupportedFileError) throw e;
+      throw new UnsupportedFileError(file, `not a valid XLSX file (${(e as Error)?.message ?? String(e)})`, { cause: e });
     }
   }
-  const input = Readable.from(safeChunks(), { objectMode: false });
+  src.destroy();
 
-  // When the ZIP is truncated or corrupt, unzipper emits 'error' on its parser but never ends the
-  // entry stream exceljs is reading, so exceljs waits forever. Every exceljs step is therefore
-  // raced against the parser's first error.
-  let zipError: unknown;
-  let fail: (e: unknown) => void = () => {};
-  const doomed = new Promise<never>((_, reject) => (fail = reject));
-  doomed.catch(() => undefined);
-  const pipe = input.pipe.bind(input);
-  (input as { pipe: unknown }).pipe = (dest: NodeJS.WritableStream, options?: { end?: boolean }) => {
-    dest.on('error', (e: unknown) => {
-      zipError ??= e;
-      fail(e);
-    });
-    return pipe(dest, options);
-  };
-  const step = <T>(p: Promise<T>): Promise<T> => Promise.race([p, doomed]);
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(input, {
+  const reader = new ExcelJS.stream.xlsx.WorkbookReader(zipPath, {
     worksheets: 'emit',
     sharedStrings: 'cache',
     hyperlinks: 'ignore',
     styles: 'cache', // needed to tell dates from numbers (number formats)
     entries: 'ignore',
   });
-  holdWorksheetsUntilWorkbook(reader);
+  const sheetRead = { bytes: 0, size: 0 };
+  readThroughCentralDirectory(reader, zipPath, sheetRead);
   const sheets = (reader as unknown as AsyncIterable<SheetReader>)[Symbol.asyncIterator]();
   const model = (): SheetModel[] | undefined => (reader as unknown as { model?: { sheets?: SheetModel[] } }).model?.sheets;
 
@@ -118,7 +119,6 @@ export async function openXlsx(src: ByteSource, opts: XlsxOptions): Promise<Open
 
   function rethrow(e: unknown): never {
     signal?.throwIfAborted();
-    if (inputError) throw inputError;
     if (e instanceof UnsupportedFileError) throw e;
     const msg = (e as Error)?.message ?? String(e);
     throw new UnsupportedFileError(file, `not a valid XLSX file (${msg === 'FILE_ENDED' ? 'the file is truncated' : msg})`, { cause: e });
@@ -136,25 +136,20 @@ export async function openXlsx(src: ByteSource, opts: XlsxOptions): Promise<Open
   }
 
   const cleanup = async (): Promise<void> => {
-    input.destroy();
-    src.destroy();
-    // after a ZIP error exceljs' generators may never settle; don't wait for them then
-    if (!zipError) await step<unknown>(sheets.return?.(undefined) ?? Promise.resolve()).catch(() => undefined);
+    await (sheets.return?.(undefined) ?? Promise.resolve()).catch(() => undefined);
+    if (spool) await fs.promises.rm(spool, { recursive: true, force: true });
   };
 
   let target: SheetReader | undefined;
   try {
     for (;;) {
-      const r = await step(sheets.next());
+      const r = await sheets.next();
       if (r.done) break;
       if (isWanted(r.value)) {
         target = r.value;
         break;
       }
-      // Read a skipped sheet to its end: exceljs deletes a spooled sheet's temp file as soon as we
-      // move on, and an unread sheet's file stream would then fail to open (an uncaught ENOENT).
-      const skipped = r.value[Symbol.asyncIterator]();
-      while (!(await step(skipped.next())).done) signal?.throwIfAborted();
+      // A skipped sheet is not read: its entry's stream is only opened when its rows are.
     }
   } catch (e) {
     await cleanup();
@@ -162,7 +157,6 @@ export async function openXlsx(src: ByteSource, opts: XlsxOptions): Promise<Open
   }
   if (!target) {
     await cleanup();
-    if (inputError) rethrow(inputError);
     const names = (model() ?? []).map((s) => `"${s.name}"`);
     if (names.length === 0) throw new UnsupportedFileError(file, 'not a valid XLSX file (no worksheets found)');
     throw new UnsupportedFileError(file, `${describeWanted} does not exist; the workbook has ${names.length} sheet(s): ${names.join(', ')}`);
@@ -175,7 +169,7 @@ export async function openXlsx(src: ByteSource, opts: XlsxOptions): Promise<Open
   let headerValues: unknown[] = [];
   try {
     for (;;) {
-      const r = await step(rowsIt.next());
+      const r = await rowsIt.next();
       if (r.done) break;
       const values = (r.value.values as unknown[]).map(cellValue);
       if (values.some((v) => !isEmpty(v))) {
@@ -187,10 +181,6 @@ export async function openXlsx(src: ByteSource, opts: XlsxOptions): Promise<Open
   } catch (e) {
     await cleanup();
     rethrow(e);
-  }
-  if (inputError) {
-    await cleanup();
-    rethrow(inputError);
   }
   if (!header) {
     await cleanup();
@@ -213,7 +203,7 @@ export async function openXlsx(src: ByteSource, opts: XlsxOptions): Promise<Open
       for (;;) {
         let r: IteratorResult<ExcelJS.Row>;
         try {
-          r = await step(rowsIt.next());
+          r = await rowsIt.next();
         } catch (e) {
           rethrow(e);
         }
@@ -253,33 +243,71 @@ export async function openXlsx(src: ByteSource, opts: XlsxOptions): Promise<Open
         }
         yield [{ rowNumber, fields, raw }];
       }
-      if (inputError) rethrow(inputError);
     } finally {
       await cleanup();
     }
   }
 
-  return { sheetName, sourceHeaders, headers, batches: rows() };
+  const readFraction = () => (sheetRead.size > 0 ? Math.min(1, sheetRead.bytes / sheetRead.size) : 0);
+  return { sheetName, sourceHeaders, headers, batches: rows(), readFraction };
+}
+
+/** exceljs' WorkbookReader parts this module drives (see {@link readThroughCentralDirectory}). */
+interface WorkbookReaderParts {
+  parse(): AsyncGenerator<{ eventType: string; value: unknown }>;
+  _parseRels(stream: AsyncIterable<unknown>): Promise<void>;
+  _parseWorkbook(stream: AsyncIterable<unknown>): Promise<void>;
+  _parseSharedStrings(stream: AsyncIterable<unknown>): Generator<{ eventType: string; value: unknown }> | AsyncGenerator<{ eventType: string; value: unknown }>;
+  _parseStyles(stream: AsyncIterable<unknown>): Promise<void>;
+  _parseWorksheet(stream: AsyncIterable<unknown>, sheetNo: string): Generator<{ eventType: string; value: unknown }>;
 }
 
 /**
- * exceljs' streaming reader parses a worksheet as soon as it meets it once the shared strings and
- * the workbook's relationships have been read, and then looks the sheet up in the workbook's
- * sheet list — which crashes ("reading 'sheets'") when xl/workbook.xml comes later in the zip.
- * exceljs itself writes workbook.xml last, and its zip entries can land in either order, so such
- * files exist. Until workbook.xml has been read this hides the relationships from that check, so
- * exceljs spools such a worksheet to a temporary file and reads it after the workbook, as it does
- * when the shared strings come late.
+ * exceljs' streaming reader takes the zip's parts in the order they are stored, through one pass
+ * of unzipper's streaming parser and its own stream-iteration helper, and loses parts at random
+ * (a race: the same file reads fine one time and not the next; exceljs issues #1558, #3064):
+ * worksheets, the workbook (then the sheets have no names: "no worksheets found", or a crash
+ * reading 'sheets') or the shared strings (then text cells would read as empty). Here its parse
+ * step is replaced: the parts are found through the zip's central directory and read one by one —
+ * relationships, workbook, shared strings and styles first, then each worksheet as its rows are
+ * read (still streamed; the shared strings are held in memory, as every XLSX reader must).
  */
-function holdWorksheetsUntilWorkbook(reader: object): void {
-  let rels: unknown;
-  Object.defineProperty(reader, 'workbookRels', {
-    configurable: true,
-    get(this: { model?: unknown }) {
-      return this.model ? rels : undefined;
-    },
-    set(value: unknown) {
-      rels = value;
-    },
-  });
+function readThroughCentralDirectory(reader: object, zipPath: string, sheetRead: { bytes: number; size: number }): void {
+  const parts = reader as WorkbookReaderParts;
+  parts.parse = async function* (this: WorkbookReaderParts) {
+    // tailSize: the end-of-central-directory record is found within the last 22 bytes + a zip
+    // comment of up to 65,535 bytes.
+    const dir = await unzipper.Open.file(zipPath, { tailSize: 65_557 });
+    const byPath = new Map(dir.files.map((f) => [f.path, f]));
+    const read = (name: string) => {
+      const part = byPath.get(name);
+      return part ? (Readable.from(part.stream() as AsyncIterable<Buffer>) as AsyncIterable<unknown>) : undefined;
+    };
+    const rels = read('xl/_rels/workbook.xml.rels');
+    if (rels) await this._parseRels(rels);
+    const workbook = read('xl/workbook.xml');
+    if (workbook) await this._parseWorkbook(workbook);
+    const shared = read('xl/sharedStrings.xml');
+    if (shared) yield* this._parseSharedStrings(shared);
+    const styles = read('xl/styles.xml');
+    if (styles) await this._parseStyles(styles);
+    const sheets = dir.files
+      .map((f) => /^xl\/worksheets\/sheet(\d+)\.xml$/.exec(f.path))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .sort((x, y) => Number(x[1]) - Number(y[1]));
+    for (const m of sheets) {
+      // Opened lazily: a sheet's part is read only when its rows are (and counted in `sheetRead`,
+      // the progress of the import, when it is).
+      const part = byPath.get(m[0])!;
+      const lazy = (async function* () {
+        sheetRead.bytes = 0;
+        sheetRead.size = part.uncompressedSize;
+        for await (const chunk of part.stream() as AsyncIterable<Buffer>) {
+          sheetRead.bytes += chunk.length;
+          yield chunk;
+        }
+      })();
+      yield* this._parseWorksheet(lazy, m[1]!);
+    }
+  };
 }
