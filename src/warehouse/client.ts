@@ -302,15 +302,19 @@ export async function createWarehouse(config: Config): Promise<Warehouse> {
         await rawSession.insert({ table: `${database}.${table}`, values: bytes, format: data.format, columns: [...data.columns], settings, signal: opts?.abortSignal });
         return;
       }
-      await client.insert({
-        table,
+      // The bytes go as the request body of the INSERT as they are (@clickhouse/client's insert()
+      // takes JSON formats only as objects); table and columns are the caller's names, not input.
+      const name = (id: string) => '`' + id.replace(/`/g, '``') + '`';
+      const res = await client.exec({
+        query: `INSERT INTO ${name(table)} (${data.columns.map(name).join(', ')}) FORMAT ${data.format}`,
         values: Readable.from([bytes], { objectMode: false }),
-        format: data.format,
-        columns: [...data.columns] as [string, ...string[]],
         query_id: opts?.queryId ?? newQueryId('ins'),
         clickhouse_settings: settingsFor(opts),
         abort_signal: opts?.abortSignal,
       });
+      for await (const _ of res.stream) {
+        // an INSERT answers with an empty body
+      }
     },
     async close() {
       await client.close();

@@ -17,6 +17,9 @@ import { loadMigrations, migrate } from '../../src/warehouse/migrations.js';
 import { spawnShim, type ShimProcess } from '../support/clickhouse-http-shim.js';
 import { tempDir } from '../support/temp.js';
 import { fingerprint, importInEngine, importStreaming } from '../support/online-retail-paths.js';
+import { LiveEventsLoader } from '../../src/ingest/live-events.js';
+import { runBatch } from '../../src/ingest/pipeline.js';
+import { liveMapper } from '../../src/jobs/events.job.js';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -178,6 +181,35 @@ function serverEngineChecks(target: () => Target) {
     assert.deepEqual({ read: engine.read, inserted: engine.inserted, rejected: engine.rejected }, { read: 6, inserted: 4, rejected: 2 });
     const streamed = await importStreaming({ wh: w, storeId: 'or-http-stream', batchId: `or-http-${randomUUID()}`, file, timezone: tz });
     assert.deepEqual(await fingerprint(w, 'or-http-engine', engine.batchId), await fingerprint(w, 'or-http-stream', streamed.batchId));
+  });
+
+  it('loads live events over HTTP (fact lines as JSONCompactEachRow, bronze as TabSeparated): the same rows as runBatch', async () => {
+    const w = warehouse();
+    const records = [
+      { event_id: 'h1', event_time: '2024-06-01T10:00:00Z', event_type: 'page_view', session_id: 's1', properties: { note: 'a "quoted" \\ back\\slash\nline\ttab ünï 😀 \u0001' } },
+      { event_id: 'h2', event_time: '2024-06-01T10:01:00Z', event_type: 'add_to_cart', product_id: 'P1' },
+      { event_id: 'h2', event_time: '2024-06-01T10:01:00Z', event_type: 'add_to_cart', product_id: 'P1' },
+      { event_id: 'h3', event_time: 'soon', event_type: 'page_view' },
+    ];
+    const loader = new LiveEventsLoader(w, { retentionDays: 30 });
+    const [fast] = await loader.load([{ batchId: 'http-fast', jobId: 'http-fast', storeId: 'ev-http-fast', timezone: 'UTC', records }]);
+    async function* rows() {
+      let n = 0;
+      for (const fields of records) yield { rowNumber: ++n, fields, raw: JSON.stringify(fields) };
+    }
+    const slow = await runBatch({ wh: w, storeId: 'ev-http-slow', batchId: 'http-slow', source: 'events', entity: 'events', format: 'json', timezone: 'UTC', retentionDays: 30, rows: rows(), mapper: liveMapper });
+    assert.deepEqual([fast!.read, fast!.inserted, fast!.unchanged, fast!.rejected], [4, 2, 1, 1]);
+    assert.deepEqual([slow.read, slow.inserted, slow.unchanged, slow.rejected], [4, 2, 1, 1]);
+    const stored = (store: string) =>
+      w.query<Record<string, string>>(
+        `SELECT event_id, toString(event_time) AS t, event_type, session_id, product_id, properties, toString(row_hash) AS h FROM fact_events FINAL WHERE store_id = {s:String} ORDER BY event_id`,
+        { s: store },
+      );
+    assert.deepEqual(await stored('ev-http-fast'), await stored('ev-http-slow'));
+    const bronze = (store: string) => w.query<{ row: string; payload: string }>(`SELECT toString(row_number) AS row, payload FROM raw_events WHERE store_id = {s:String} ORDER BY row_number`, { s: store });
+    const expected = records.map((r, i) => ({ row: String(i + 1), payload: JSON.stringify(r) }));
+    assert.deepEqual(await bronze('ev-http-fast'), expected);
+    assert.deepEqual(await bronze('ev-http-slow'), expected);
   });
 
   it('surfaces ClickHouse errors with their code', async () => {
