@@ -111,6 +111,23 @@ const EMBEDDED_ENGINE_ARGS = [
   '--background_merges_mutations_concurrency_ratio=1',
 ];
 
+/**
+ * MergeTree settings of the embedded engine. They are not query settings, so they can only reach
+ * it in a config file (`--config-file`, written next to its data at start). Vertical merges for
+ * every merge whose result is a wide part, not only from 131,072 rows and 11 non-key columns on:
+ * a horizontal merge writes all columns at once, each through compression and file buffers of
+ * its own (`system.merges` showed ≈ 95 MB for one merge of ≈ 2 MB of compressed orders during an
+ * import, ≈ 200 MB for two), while a vertical one writes the key columns and then one column at a
+ * time (the engine's tracked memory stayed ≤ 90 MB in the same 1,480,000-row import, same CPU).
+ */
+const EMBEDDED_ENGINE_CONFIG = `<clickhouse>
+  <merge_tree>
+    <vertical_merge_algorithm_min_rows_to_activate>1</vertical_merge_algorithm_min_rows_to_activate>
+    <vertical_merge_algorithm_min_columns_to_activate>1</vertical_merge_algorithm_min_columns_to_activate>
+  </merge_tree>
+</clickhouse>
+`;
+
 /** A buffer for `lines` lines of text, sized from the first line (see {@link TextBytes}). */
 class LineBuffer {
   private out: TextBytes | undefined;
@@ -223,7 +240,9 @@ export async function createWarehouse(config: Config): Promise<Warehouse> {
     if (!embeddedPath) process.env.JE_MALLOC_CONF ??= EMBEDDED_MALLOC_CONF;
     // The first connection starts the engine (with its server settings); it also takes the inserts.
     const { Session } = await import('chdb');
-    rawSession = new Session(dir, { connectionArgs: EMBEDDED_ENGINE_ARGS });
+    const configFile = path.join(config.dataDir, 'embedded-engine.xml');
+    fs.writeFileSync(configFile, EMBEDDED_ENGINE_CONFIG);
+    rawSession = new Session(dir, { connectionArgs: [...EMBEDDED_ENGINE_ARGS, `--config-file=${configFile}`] });
     const { createChdbConnection } = await import('chdb/connection');
     client = createClient({
       connection: createChdbConnection({ path: dir }),

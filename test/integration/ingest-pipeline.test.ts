@@ -171,6 +171,14 @@ test('the embedded engine starts with its memory settings, and an insert takes s
     max_thread_pool_free_size: '16',
     background_merges_mutations_concurrency_ratio: '1',
   });
+  // Its MergeTree settings come from the config file written at start: vertical merges.
+  const mergeTree = await wh.query<{ name: string; value: string }>(
+    `SELECT name, value FROM system.merge_tree_settings WHERE name IN ('vertical_merge_algorithm_min_rows_to_activate', 'vertical_merge_algorithm_min_columns_to_activate')`,
+  );
+  assert.deepEqual(Object.fromEntries(mergeTree.map((s) => [s.name, s.value])), {
+    vertical_merge_algorithm_min_rows_to_activate: '1',
+    vertical_merge_algorithm_min_columns_to_activate: '1',
+  });
   // Inserts parse times as the other statements do (date_time_input_format = best_effort).
   await wh.command('CREATE TABLE IF NOT EXISTS t_insert_settings (id String, at DateTime64(3, \'UTC\'), note String) ENGINE = MergeTree ORDER BY id');
   await wh.insert('t_insert_settings', [
