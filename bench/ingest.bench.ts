@@ -259,7 +259,7 @@ async function liveEvents(app: RunningApp): Promise<string> {
 | target | measured | met |
 | --- | --- | --- |
 | ≥ 50,000 events/s sustained, batches of 500 | phase 1: ${fmt(stored)} events/s stored and queryable, end to end (${fmt(flat.acked)} events/s acknowledged) | ${stored >= 50_000 ? 'yes' : 'no'} |
-| queryable within 5 s (p99) of acknowledgement | phase 2 at ${fmt(paceRate)} events/s: ${lat(paced.latencies)}; phase 1 (backlog building): ${lat(flat.latencies)} | ${p99 <= 5000 ? 'yes' : 'no'} (at ${fmt(paceRate)} events/s) |
+| queryable within 5 s (p99) of acknowledgement | phase 2 at ${fmt(paceRate)} events/s offered (${fmt(paced.acked)} acknowledged, ${fmt(paced.stored)} stored and queryable, end to end): ${lat(paced.latencies)}; phase 1 (backlog building): ${lat(flat.latencies)} | ${p99 <= 5000 ? 'yes' : 'no'} (at ${fmt(paceRate)} events/s) |
 
 Raw engine in the same run: ${fmt(rawRate)} events/s inserting the same events, 500 per INSERT, one at a time, into a plain MergeTree table (no HTTP, no queue, no validation, no bronze copy, no idempotency lookup): the pipeline's stored rate is ${fmt(stored / rawRate, 2)}× that (the events worker loads many queued POSTs per warehouse round trip, but also validates, keeps a bronze copy, checks idempotency ids and bookkeeps every batch). Check: ${check!.n} distinct events stored, ${check!.ok} of ${check!.batches} batches reconcile (read = inserted + unchanged + rejected).
 
