@@ -35,8 +35,8 @@ export interface Warehouse {
   /** Inserts rows as JSONEachRow. */
   insert(table: string, rows: readonly Record<string, unknown>[], opts?: QueryOptions): Promise<void>;
   /**
-   * Inserts rows already encoded as lines of `format` (no line feed) for these columns, in order:
-   * for writers that have each row's text anyway (the live-events loader).
+   * Inserts rows already encoded as lines of `format` for these columns, in order, as one buffer
+   * of bytes: for writers that build each row's text anyway (the live-events loader).
    */
   insertLines(table: string, data: EncodedLines, opts?: QueryOptions): Promise<void>;
   close(): Promise<void>;
@@ -56,14 +56,12 @@ export interface QueryOptions {
 }
 
 /** Rows as text lines of a line-per-row format: JSONCompactEachRow (a JSON array of the values) or TabSeparated. */
-export type EncodedLines = {
+export interface EncodedLines {
   format: 'JSONCompactEachRow' | 'TabSeparated';
   columns: readonly string[];
-} & (
-  | { lines: readonly string[] }
-  /** The lines as UTF-8 bytes, each ended by LF. */
-  | { bytes: Buffer }
-);
+  /** The lines as UTF-8 bytes, each ended by LF (see TextBytes). */
+  bytes: Buffer;
+}
 
 /**
  * SETTINGS clause of the import's key lookups (existing facts, known customers and products): one
@@ -308,13 +306,7 @@ export async function createWarehouse(config: Config): Promise<Warehouse> {
       });
     },
     async insertLines(table: string, data: EncodedLines, opts?: QueryOptions) {
-      let bytes: Buffer;
-      if ('bytes' in data) bytes = data.bytes;
-      else {
-        const out = new LineBuffer(data.lines.length);
-        for (const line of data.lines) out.push(line);
-        bytes = out.bytes();
-      }
+      const { bytes } = data;
       if (bytes.length === 0) return;
       if (rawSession) {
         const settings = Object.fromEntries(Object.entries({ ...BASE_SETTINGS, ...settingsFor(opts) }).filter(([, v]) => v !== undefined)) as Record<string, string | number | boolean>;
