@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LOOKUP_SETTINGS, type Warehouse } from '../warehouse/client.js';
+import { IN_KEYS, queryByKeys } from '../warehouse/key-lookup.js';
 import { rowHash, toChTime, type EntityRecord, type IncomingRecordLike } from './validate/entities.js';
 
 interface Valid<E extends 'customers' | 'products'> {
@@ -24,9 +25,11 @@ export async function upsertProducts(
   const ids = [...new Set(valid.map((v) => v.rec.product_id))];
   const existing = new Map(
     (
-      await wh.query<{ product_id: string; h: string }>(
-        `SELECT product_id, toString(row_hash) AS h FROM dim_product FINAL WHERE store_id = {store:String} AND product_id IN {ids:Array(String)} ${LOOKUP_SETTINGS}`,
-        { store: storeId, ids },
+      await queryByKeys<{ product_id: string; h: string }>(
+        wh,
+        `SELECT product_id, toString(row_hash) AS h FROM dim_product FINAL WHERE store_id = {store:String} AND product_id ${IN_KEYS} ${LOOKUP_SETTINGS}`,
+        ids,
+        { store: storeId },
       )
     ).map((r) => [r.product_id, r.h]),
   );
@@ -92,11 +95,13 @@ export async function upsertCustomers(
   const ids = [...new Set(valid.map((v) => v.rec.customer_id))];
   const current = new Map<string, CustomerVersion>(
     (
-      await wh.query<CustomerVersion>(
+      await queryByKeys<CustomerVersion>(
+        wh,
         `SELECT customer_id, toString(valid_from) AS valid_from, name, email_hash, country, region, city, segment, is_inferred, toString(row_hash) AS h
            FROM dim_customer FINAL
-          WHERE store_id = {store:String} AND customer_id IN {ids:Array(String)} AND is_current = 1`,
-        { store: storeId, ids },
+          WHERE store_id = {store:String} AND customer_id ${IN_KEYS} AND is_current = 1`,
+        ids,
+        { store: storeId },
       )
     ).map((r) => [r.customer_id, r]),
   );
@@ -166,9 +171,11 @@ export async function addInferredMembers(
   if (customers.length > 0) {
     const known = new Set(
       (
-        await wh.query<{ customer_id: string }>(
-          `SELECT DISTINCT customer_id FROM dim_customer WHERE store_id = {store:String} AND customer_id IN {ids:Array(String)} ${LOOKUP_SETTINGS}`,
-          { store: storeId, ids: customers },
+        await queryByKeys<{ customer_id: string }>(
+          wh,
+          `SELECT DISTINCT customer_id FROM dim_customer WHERE store_id = {store:String} AND customer_id ${IN_KEYS} ${LOOKUP_SETTINGS}`,
+          customers,
+          { store: storeId },
         )
       ).map((r) => r.customer_id),
     );
@@ -183,9 +190,11 @@ export async function addInferredMembers(
   if (products.length > 0) {
     const known = new Set(
       (
-        await wh.query<{ product_id: string }>(
-          `SELECT DISTINCT product_id FROM dim_product WHERE store_id = {store:String} AND product_id IN {ids:Array(String)} ${LOOKUP_SETTINGS}`,
-          { store: storeId, ids: products },
+        await queryByKeys<{ product_id: string }>(
+          wh,
+          `SELECT DISTINCT product_id FROM dim_product WHERE store_id = {store:String} AND product_id ${IN_KEYS} ${LOOKUP_SETTINGS}`,
+          products,
+          { store: storeId },
         )
       ).map((r) => r.product_id),
     );

@@ -20,6 +20,7 @@ import { EVENT_SPEC, encodeFactRow } from './facts.js';
 import { addInferredMembers } from './dimensions.js';
 import { fastEventValidator, toChTime, type EntityRecord, type Validated } from './validate/entities.js';
 import { TextBytes } from '../warehouse/text-bytes.js';
+import { IN_KEYS, queryByKeys } from '../warehouse/key-lookup.js';
 
 /** Entities a live batch may carry in a record's `entity` field (default: events). */
 export const LIVE_ENTITIES = ['events', 'orders', 'order_items', 'payments'] as const;
@@ -366,9 +367,11 @@ export class LiveEventsLoader {
         const keys = [...new Set(mine.flatMap((w) => w.p.facts.map((f) => f.key)))];
         const claimed = new Set<string>();
         if (keys.length > 0) {
-          const found = await this.wh.query<{ event_id: string }>(
-            `SELECT DISTINCT event_id FROM fact_events WHERE store_id = {store:String} AND event_id IN {keys:Array(String)}`,
-            { store, keys },
+          const found = await queryByKeys<{ event_id: string }>(
+            this.wh,
+            `SELECT DISTINCT event_id FROM fact_events WHERE store_id = {store:String} AND event_id ${IN_KEYS}`,
+            keys,
+            { store },
           );
           for (const r of found) claimed.add(r.event_id);
         }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LOOKUP_SETTINGS, type Warehouse } from '../warehouse/client.js';
+import { IN_KEYS, queryByKeys } from '../warehouse/key-lookup.js';
 import type { SourceRow } from './parsers/source-row.js';
 import { entitySchemas, fastEventValidator, fastOrderItemValidator, rowHash, toChTime, validateRecord, type Entity, type EntityRecord, type FieldProblem, type Validated } from './validate/entities.js';
 import type { RejectReason } from './validate/values.js';
@@ -259,12 +260,14 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
     // tombstone. Tables without is_deleted (events) hold immutable rows.
     const day = spec.daySql || "''";
     const live = spec.immutable ? '' : 'HAVING argMax(is_deleted, version) = 0';
-    const rows = await wh.query<{ k: string; h: string; v: string; d: string }>(
+    const rows = await queryByKeys<{ k: string; h: string; v: string; d: string }>(
+      wh,
       `SELECT ${spec.keySql} AS k, ${day} AS d, toString(argMax(row_hash, version)) AS h, toString(max(version)) AS v
          FROM ${spec.table}
-        WHERE store_id = {store:String} AND ${spec.keySql} IN {keys:Array(String)}
+        WHERE store_id = {store:String} AND ${spec.keySql} ${IN_KEYS}
         GROUP BY k, d ${live} ${LOOKUP_SETTINGS}`,
-      { store: storeId, keys },
+      keys,
+      { store: storeId },
     );
     for (const r of rows) existing.set(r.k, { hash: r.h, version: BigInt(r.v), day: r.d });
     const inserts: Record<string, unknown>[] = [];
@@ -323,10 +326,12 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
       else missing.push(id);
     }
     if (missing.length > 0) {
-      const rows = await wh.query<{ order_id: string; ms: string }>(
+      const rows = await queryByKeys<{ order_id: string; ms: string }>(
+        wh,
         `SELECT order_id, toString(toUnixTimestamp64Milli(created_at)) AS ms FROM fact_orders FINAL
-          WHERE store_id = {store:String} AND order_id IN {ids:Array(String)} ${LOOKUP_SETTINGS}`,
-        { store: storeId, ids: missing },
+          WHERE store_id = {store:String} AND order_id ${IN_KEYS} ${LOOKUP_SETTINGS}`,
+        missing,
+        { store: storeId },
       );
       for (const r of rows) {
         out.set(r.order_id, Number(r.ms));

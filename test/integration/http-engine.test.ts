@@ -19,6 +19,7 @@ import { tempDir } from '../support/temp.js';
 import { fingerprint, importInEngine, importStreaming } from '../support/online-retail-paths.js';
 import { LiveEventsLoader } from '../../src/ingest/live-events.js';
 import { runBatch } from '../../src/ingest/pipeline.js';
+import { IN_KEYS, queryByKeys } from '../../src/warehouse/key-lookup.js';
 import { liveMapper } from '../../src/jobs/events.job.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -149,6 +150,21 @@ function serverEngineChecks(target: () => Target) {
     const keys = Array.from({ length: 10_000 }, (_, i) => `order-${randomUUID()}-${i}`);
     const [row] = await w.query<{ n: string; last: string }>('SELECT toString(length({keys:Array(String)})) AS n, {keys:Array(String)}[-1] AS last', { keys });
     assert.deepEqual(row, { n: '10000', last: keys.at(-1) });
+  });
+
+  it('looks up more keys than one URL holds: queryByKeys splits them and finds exactly the stored ones', async () => {
+    const w = warehouse();
+    const stored = Array.from({ length: 300 }, (_, i) => `lookup-${randomUUID()}-${i}`);
+    await w.insert('dim_product', stored.map((id) => ({ store_id: 'lookup', product_id: id, updated_at: '2024-05-02 00:00:00', version: 1 })));
+    // 30,000 keys of 50 bytes: ≈ 1.6 MB of URL in one query, over a server's 1 MiB.
+    const keys = [...Array.from({ length: 30_000 - stored.length }, () => `absent-${randomUUID()}`), ...stored].sort();
+    const found = await queryByKeys<{ product_id: string }>(
+      w,
+      `SELECT DISTINCT product_id FROM dim_product WHERE store_id = {store:String} AND product_id ${IN_KEYS}`,
+      keys,
+      { store: 'lookup' },
+    );
+    assert.deepEqual(found.map((r) => r.product_id).sort(), [...stored].sort());
   });
 
   it('passes per-query settings, and concurrent queries keep their own', async () => {
