@@ -287,6 +287,11 @@ fetch(process.env.URL, { method: 'POST', headers: { authorization: 'Bearer ' + p
   });
 }
 
+/** The named variables of this environment that are set (app settings a bench run may vary). */
+function passThrough(...names: string[]): Record<string, string> {
+  return Object.fromEntries(names.flatMap((n) => (process.env[n] ? [[n, process.env[n]!]] : [])));
+}
+
 async function bigCsv(app: RunningApp, dir: string, shim?: ShimProcess): Promise<string> {
   const mb = Number(process.env.BENCH_BIG_CSV_MB ?? 1024);
   const file = path.join(dir, 'big-orders.csv');
@@ -374,7 +379,7 @@ export async function runIngestBench(which: string[] = []): Promise<void> {
   const shim = engine === 'server' ? await spawnShim({ path: path.join(tmp.dir, 'engine') }) : undefined;
   const server = shim ? { CLICKHOUSE_URL: shim.url, CLICKHOUSE_USER: shim.user, CLICKHOUSE_PASSWORD: shim.password } : {};
   const app = await startApp({
-    config: parseConfig({ DATA_DIR: tmp.dir, PORT: '0', HOST: '127.0.0.1', DEMO_DATA: 'false', EVENTS_MAX_BATCH: '5000', RATE_LIMIT_PER_MINUTE: '1000000', ...server, ...(process.env.ANALYTICS_DEBOUNCE_MS ? { ANALYTICS_DEBOUNCE_MS: process.env.ANALYTICS_DEBOUNCE_MS } : {}) }),
+    config: parseConfig({ DATA_DIR: tmp.dir, PORT: '0', HOST: '127.0.0.1', DEMO_DATA: 'false', EVENTS_MAX_BATCH: '5000', RATE_LIMIT_PER_MINUTE: '1000000', ...server, ...passThrough('ANALYTICS_DEBOUNCE_MS', 'ANALYTICS_MIN_INTERVAL_MS') }),
     log: createLogger('warn'),
     api: true,
     worker: true,
