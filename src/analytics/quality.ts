@@ -242,16 +242,20 @@ export async function computeDataQuality(wh: Warehouse, opts: Omit<QualityOption
     out.push({ ...r, warnThreshold: t.warn, threshold: t.fail, status: statusOf(r.value, t) });
   const p = { store, n };
 
-  // Completeness, uniqueness and freshness, per table.
+  // Completeness, uniqueness and freshness, per table: one pass over its current rows (FINAL),
+  // grouped by business key when the table has a uniqueness check (its rows' counts, empties and
+  // newest instant summed over the keys), else a plain count.
   for (const spec of TABLES) {
-    const cols = spec.fields
-      .map((f, i) => `countIf(${f.empty}) AS e${i}, groupArrayIf(100)(${spec.key}, ${f.empty}) AS s${i}`)
-      .join(',\n ');
-    const [row] = await wh.query<Record<string, unknown>>(
-      `SELECT count() AS total, ${cols}${spec.freshness ? `, toUnixTimestamp64Milli(${spec.freshness}) AS newest_ms` : ''}
-         FROM ${spec.table} FINAL WHERE store_id = {store:String} AND ${spec.where}`,
-      p,
-    );
+    const fresh = spec.freshness ? `, toUnixTimestamp64Milli(${spec.unique ? 'max(newest)' : spec.freshness}) AS newest_ms` : '';
+    const sql = spec.unique
+      ? `SELECT sum(c) AS total, count() AS keys, countIf(c > 1) AS dups, groupArrayIf(100)(k, c > 1) AS dup_sample,
+                ${spec.fields.map((_, i) => `sum(x${i}) AS e${i}, groupArrayIf(100)(k, x${i} > 0) AS s${i}`).join(', ')}${fresh}
+           FROM (SELECT ${spec.unique} AS k, count() AS c, ${spec.fields.map((f, i) => `countIf(${f.empty}) AS x${i}`).join(', ')}
+                        ${spec.freshness ? `, ${spec.freshness} AS newest` : ''}
+                   FROM ${spec.table} FINAL WHERE store_id = {store:String} AND ${spec.where} GROUP BY k)`
+      : `SELECT count() AS total, ${spec.fields.map((f, i) => `countIf(${f.empty}) AS e${i}, groupArrayIf(100)(${spec.key}, ${f.empty}) AS s${i}`).join(', ')}${fresh}
+           FROM ${spec.table} FINAL WHERE store_id = {store:String} AND ${spec.where}`;
+    const [row] = await wh.query<Record<string, unknown>>(sql, p);
     const total = num(row?.['total'] ?? 0);
     if (total === 0) continue;
     spec.fields.forEach((f, i) => {
@@ -271,14 +275,8 @@ export async function computeDataQuality(wh: Warehouse, opts: Omit<QualityOption
       );
     });
     if (spec.unique) {
-      const [u] = await wh.query<{ keys: string; dups: string; sample: string[] }>(
-        `SELECT count() AS keys, countIf(c > 1) AS dups, groupArrayIf(100)(k, c > 1) AS sample
-           FROM (SELECT ${spec.unique} AS k, count() AS c FROM ${spec.table} FINAL
-                  WHERE store_id = {store:String} AND ${spec.where} GROUP BY k)`,
-        p,
-      );
-      const keys = num(u!.keys);
-      const dups = num(u!.dups);
+      const keys = num(row!['keys']);
+      const dups = num(row!['dups']);
       add(
         {
           table: spec.table,
@@ -287,7 +285,7 @@ export async function computeDataQuality(wh: Warehouse, opts: Omit<QualityOption
           value: keys ? dups / keys : 0,
           offending: dups,
           checked: keys,
-          sampleIds: u!.sample,
+          sampleIds: row!['dup_sample'] as string[],
           message: `${dups} of ${keys} keys are held by more than one current row`,
         },
         limits('unique_key'),
