@@ -105,6 +105,14 @@ export const configSchema = z.object({
    * ingest in between. A single batch still starts its flow after the debounce. @default 10000
    */
   ANALYTICS_MIN_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+  /**
+   * Largest share of wall time a store's analytics flows may take under a steady stream of
+   * batches: after a flow that took D ms, the store's next flow starts no sooner than D / this
+   * after the previous one started (and never sooner than ANALYTICS_MIN_INTERVAL_MS), so the
+   * interval stretches as the store's data, and with it every flow, grows. `1` turns the
+   * stretching off. @default 0.2
+   */
+  ANALYTICS_MAX_DUTY_CYCLE: z.coerce.number().gt(0, 'must be more than 0').max(1, 'must be at most 1').default(0.2),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema> & { dataDir: string }>;

@@ -98,6 +98,11 @@ export const stepPayload = z.object({
   reason: z.enum(['ingest', 'rebuild', 'daily', 'weekly']),
   /** Weekly: the aggregation step compares the incremental rollups with a full rebuild. */
   reconcile: z.boolean().optional(),
+  /**
+   * When the trigger started this flow (epoch ms; the store's `last-start`): the bump records the
+   * flow's duration from it. Absent on flows no trigger started (rebuilds, scheduled checks).
+   */
+  startedAt: z.number().int().nonnegative().optional(),
 });
 export type StepPayload = z.infer<typeof stepPayload>;
 
@@ -214,10 +219,10 @@ export interface StartedFlow {
 /** Adds one flow (atomically: all its jobs or none). */
 export async function startFlow(
   queue: Queue,
-  o: { storeId: string; scope: RunScope; reason: StepPayload['reason']; steps?: readonly FlowStep[]; reconcile?: boolean; flowId?: string },
+  o: { storeId: string; scope: RunScope; reason: StepPayload['reason']; steps?: readonly FlowStep[]; reconcile?: boolean; flowId?: string; startedAt?: number },
 ): Promise<StartedFlow> {
   const steps = [...(o.steps ?? INGEST_FLOW_STEPS)];
-  const payload = stepPayload.parse({ storeId: o.storeId, flowId: o.flowId ?? newFlowId(), scope: o.scope, reason: o.reason, reconcile: o.reconcile });
+  const payload = stepPayload.parse({ storeId: o.storeId, flowId: o.flowId ?? newFlowId(), scope: o.scope, reason: o.reason, reconcile: o.reconcile, startedAt: o.startedAt });
   const node = await flowProducerFor(queue).add(buildFlowTree(payload, steps));
   return { flowId: payload.flowId, storeId: o.storeId, rootJobId: node.job.id!, steps };
 }
@@ -230,8 +235,16 @@ const pendingTablesKey = (storeId: string) => `ecomm:analytics:pending-tables:${
 const lastStartKey = (storeId: string) => `ecomm:analytics:last-start:${storeId}`;
 const generationKey = (storeId: string) => `ecomm:analytics:generation:${storeId}`;
 const inflightKey = (storeId: string) => `ecomm:analytics:inflight:${storeId}`;
-/** An in-flight marker outlives a crashed worker by at most this. */
+const lastDurationKey = (storeId: string) => `ecomm:analytics:last-duration:${storeId}`;
+/**
+ * An in-flight marker outlives a crashed worker by at most this; a store's last start and last
+ * duration are kept as long, so no interval between two flow starts is longer.
+ */
 const INFLIGHT_TTL_SECONDS = 3600;
+/** Longest interval between two flow starts of a store (a last start is forgotten after it). */
+export const MAX_FLOW_INTERVAL_MS = INFLIGHT_TTL_SECONDS * 1000;
+/** Default largest share of wall time a store's flows take under a steady stream. */
+export const DEFAULT_MAX_DUTY_CYCLE = 0.2;
 
 /** Stands for "every table" in a store's pending tables (a change that did not say which). */
 const ALL_TABLES = '*';
@@ -247,10 +260,21 @@ const ALL_TABLES = '*';
  * set and its `add` is a no-op (same job id). When the trigger runs it first bumps the generation
  * (so later batches schedule a new trigger), then takes and clears the sets atomically and starts
  * ONE flow for all of it, with the steps that read the changed tables. While a store's flow is
- * still running, or its last flow started less than `ANALYTICS_MIN_INTERVAL_MS` ago, its trigger
- * waits (moves itself back to delayed) and keeps collecting, so a store has at most one flow in
- * flight plus one pending trigger, however many batches arrive, and under a steady stream of
- * batches its flows start at most once per interval.
+ * still running, or its last flow started less than the store's interval ago, its trigger waits
+ * (moves itself back to delayed) and keeps collecting, so a store has at most one flow in flight
+ * plus one pending trigger, however many batches arrive, and under a steady stream of batches its
+ * flows start at most once per interval.
+ *
+ * The interval (flowIntervalMs) is `ANALYTICS_MIN_INTERVAL_MS`, stretched to the duration of the
+ * store's last flow divided by `ANALYTICS_MAX_DUTY_CYCLE` when that is longer: a flow's cost grows
+ * with the store's data, and a fixed interval would let the flows take an ever larger share of the
+ * engine from the ingest. The trigger stores the flow's start in `last-start` and in the steps'
+ * payload (`startedAt`); the last step (`bump`) records now − start in `last-duration` and clears
+ * the in-flight marker in one step, and only while the marker is still its flow's. The duration is
+ * wall time, so it includes the time the flow's steps queued behind other stores' jobs. Only the
+ * interval since the last start counts: a single batch after a quiet period still gets its flow
+ * after the debounce. Both keys expire after an hour (MAX_FLOW_INTERVAL_MS), which bounds the
+ * interval; a store without a recorded duration waits the minimum interval only.
  */
 export async function scheduleAnalytics(
   services: Pick<Services, 'warehouse' | 'redis' | 'config' | 'queues'>,
@@ -288,26 +312,82 @@ export function analyticsQueue(services: Pick<Services, 'queues'>): Queue {
 }
 
 /**
+ * Shortest time between the starts of two flows of a store: `minIntervalMs`, or the last flow's
+ * duration over `maxDutyCycle` when that is longer (a duty cycle of 1 or more, or no recorded
+ * duration: `minIntervalMs` alone), at most MAX_FLOW_INTERVAL_MS.
+ */
+export function flowIntervalMs(o: { minIntervalMs: number; maxDutyCycle: number; lastDurationMs?: number | null }): number {
+  const d = o.lastDurationMs;
+  const stretched = o.maxDutyCycle < 1 && o.maxDutyCycle > 0 && d != null && Number.isFinite(d) && d > 0 ? d / o.maxDutyCycle : 0;
+  return Math.min(MAX_FLOW_INTERVAL_MS, Math.max(o.minIntervalMs, Math.ceil(stretched)));
+}
+
+/** What a store's trigger waits for before it starts a flow. */
+export interface TriggerWait {
+  /** How long to wait, ms; 0: start now. */
+  waitMs: number;
+  /** Why it waits: a flow in flight, the minimum interval, or the duty cycle stretching the interval. */
+  cause?: 'inflight' | 'min-interval' | 'duty-cycle';
+  /** The store's interval between two flow starts (flowIntervalMs). */
+  intervalMs: number;
+}
+
+/**
+ * The wait of a store's trigger at `now`: while a flow is in flight, one debounce window (at least
+ * 250 ms) at a time; otherwise until the last start plus the store's interval. No last start (a
+ * first flow, or one more than an hour ago): no wait.
+ */
+export function triggerWait(o: {
+  now: number;
+  inflight: boolean;
+  lastStart?: number | null;
+  lastDurationMs?: number | null;
+  debounceMs: number;
+  minIntervalMs: number;
+  maxDutyCycle: number;
+}): TriggerWait {
+  const intervalMs = flowIntervalMs(o);
+  if (o.inflight) return { waitMs: Math.max(250, o.debounceMs), cause: 'inflight', intervalMs };
+  const waitMs = o.lastStart != null && Number.isFinite(o.lastStart) ? o.lastStart + intervalMs - o.now : 0;
+  if (waitMs <= 0) return { waitMs: 0, intervalMs };
+  return { waitMs, cause: intervalMs > o.minIntervalMs ? 'duty-cycle' : 'min-interval', intervalMs };
+}
+
+/** A Redis value as a number; absent or not a number: null. */
+const numberOrNull = (v: string | null): number | null => (v === null || v === '' || !Number.isFinite(Number(v)) ? null : Number(v));
+
+/**
  * The trigger job: starts one flow for everything pending for the store, or waits while the
- * store's previous flow is still in flight or started less than the minimum interval ago.
+ * store's previous flow is still in flight or started less than the store's interval ago
+ * (triggerWait).
  */
 export async function runTriggerJob(
   services: Services,
   job: Job,
   token: string | undefined,
-  opts: { steps: readonly FlowStep[]; debounceMs?: number; minIntervalMs?: number },
+  opts: { steps: readonly FlowStep[]; debounceMs?: number; minIntervalMs?: number; maxDutyCycle?: number },
 ) {
   const parsed = triggerPayload.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`invalid analytics trigger: ${parsed.error.message}`);
   const { storeId } = parsed.data;
   const redis = services.redis;
-  const [inflight, lastStart] = await redis.mget(inflightKey(storeId), lastStartKey(storeId));
+  const [inflight, lastStart, lastDuration] = await redis.mget(inflightKey(storeId), lastStartKey(storeId), lastDurationKey(storeId));
   const debounceMs = opts.debounceMs ?? services.config.ANALYTICS_DEBOUNCE_MS ?? DEFAULT_DEBOUNCE_MS;
   const minIntervalMs = opts.minIntervalMs ?? services.config.ANALYTICS_MIN_INTERVAL_MS ?? 0;
+  const maxDutyCycle = opts.maxDutyCycle ?? services.config.ANALYTICS_MAX_DUTY_CYCLE ?? DEFAULT_MAX_DUTY_CYCLE;
   const now = Date.now();
-  const wait = inflight ? Math.max(250, debounceMs) : Number(lastStart ?? 0) + minIntervalMs - now;
-  if (wait > 0) {
-    await job.moveToDelayed(now + wait, token);
+  const lastDurationMs = numberOrNull(lastDuration);
+  const wait = triggerWait({ now, inflight: inflight !== null, lastStart: numberOrNull(lastStart), lastDurationMs, debounceMs, minIntervalMs, maxDutyCycle });
+  if (wait.waitMs > 0) {
+    // A trigger runs once per debounce window and store, not per batch, and waits for the duty
+    // cycle once: after that wait the interval is over.
+    if (wait.cause === 'duty-cycle') {
+      services.log.info(
+        { store: storeId, lastDurationMs, maxDutyCycle, intervalMs: wait.intervalMs, waitMs: wait.waitMs },
+        'analytics flow held back by the duty cycle',
+      );
+    }
+    await job.moveToDelayed(now + wait.waitMs, token);
     throw new DelayedError();
   }
   await redis.incr(generationKey(storeId));
@@ -329,8 +409,9 @@ export async function runTriggerJob(
       services.warehouse,
       { jobName: job.name, queue: ANALYTICS_QUEUE, jobId: job.id!, flowId, storeId, scope: { dates }, attempt: job.attemptsMade + 1 },
       async () => {
-        await redis.multi().set(inflightKey(storeId), flowId, 'EX', INFLIGHT_TTL_SECONDS).set(lastStartKey(storeId), String(Date.now()), 'EX', INFLIGHT_TTL_SECONDS).exec();
-        const flow = await startFlow(analyticsQueue(services), { storeId, scope: { dates }, reason: 'ingest', flowId, steps });
+        const startedAt = Date.now();
+        await redis.multi().set(inflightKey(storeId), flowId, 'EX', INFLIGHT_TTL_SECONDS).set(lastStartKey(storeId), String(startedAt), 'EX', INFLIGHT_TTL_SECONDS).exec();
+        const flow = await startFlow(analyticsQueue(services), { storeId, scope: { dates }, reason: 'ingest', flowId, steps, startedAt });
         return { rows: dates.length, flowId: flow.flowId, rootJobId: flow.rootJobId, dates, tables, steps: flow.steps };
       },
     );
@@ -346,6 +427,40 @@ export async function runTriggerJob(
 /** Clears the store's in-flight marker if it is still this flow's. */
 export async function releaseInflight(redis: Redis, storeId: string, flowId: string): Promise<void> {
   await redis.eval(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`, 1, inflightKey(storeId), flowId);
+}
+
+/**
+ * The end of a store's flow (its last step): when the in-flight marker is still this flow's,
+ * records the flow's duration (now − `startedAt`, or − the store's last start when the payload
+ * has none) as the store's last duration and clears the marker, in one step. Returns the duration
+ * recorded, or null (the marker was another flow's, or gone).
+ */
+export async function finishFlow(redis: Redis, storeId: string, flowId: string, startedAt?: number): Promise<number | null> {
+  const recorded = await redis.eval(
+    `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+     local start = tonumber(ARGV[2]) or tonumber(redis.call('GET', KEYS[2]) or '')
+     local d = -1
+     if start then
+       d = math.max(0, tonumber(ARGV[3]) - start)
+       redis.call('SET', KEYS[3], tostring(d), 'EX', ARGV[4])
+     end
+     redis.call('DEL', KEYS[1])
+     return d`,
+    3,
+    inflightKey(storeId),
+    lastStartKey(storeId),
+    lastDurationKey(storeId),
+    flowId,
+    startedAt === undefined ? '' : String(startedAt),
+    String(Date.now()),
+    INFLIGHT_TTL_SECONDS,
+  );
+  return typeof recorded === 'number' && recorded >= 0 ? recorded : null;
+}
+
+/** The duration of a store's last completed flow, ms, if recorded (for tests and the API). */
+export async function lastFlowDuration(redis: Redis, storeId: string): Promise<number | null> {
+  return numberOrNull(await redis.get(lastDurationKey(storeId)));
 }
 
 /** The flow currently in flight for a store, if any (for tests and the API). */

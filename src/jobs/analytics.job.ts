@@ -19,6 +19,7 @@ import {
   analyticsQueue,
   CHECK_FLOW_STEPS,
   dateRanges,
+  finishFlow,
   INGEST_FLOW_STEPS,
   releaseInflight,
   runTriggerJob,
@@ -58,8 +59,10 @@ export const STEP_RUNNERS: Partial<Record<FlowStep, StepRunner>> = {
   quality: (services, p, runId) => runDataQuality(services.warehouse, { storeId: p.storeId, runId }),
   bump: async (services, p) => {
     const version = await bumpDataVersion(services.redis, p.storeId);
-    await releaseInflight(services.redis, p.storeId, p.flowId);
-    return { rows: 0, details: { dataVersion: version } };
+    // The flow is done: its duration stretches the store's interval to the next flow (see
+    // scheduleAnalytics), and the next flow may start.
+    const durationMs = await finishFlow(services.redis, p.storeId, p.flowId, p.startedAt);
+    return { rows: 0, details: durationMs === null ? { dataVersion: version } : { dataVersion: version, flowDurationMs: durationMs } };
   },
 };
 

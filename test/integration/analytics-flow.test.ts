@@ -3,11 +3,23 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Job, Queue } from 'bullmq';
+import { pino } from 'pino';
 import { parseConfig } from '../../src/config/config.js';
-import { createLogger } from '../../src/logging/logger.js';
 import { startApp, type RunningApp } from '../../src/app/app.js';
 import { dataVersions } from '../../src/cache/data-version.js';
-import { ANALYTICS_JOBS, INGEST_FLOW_STEPS, inflightFlow, localDatesOfUtcDays, pendingDates, scheduleAnalytics, startFlow, stepJobId, type FlowStep } from '../../src/jobs/analytics.flow.js';
+import {
+  ANALYTICS_JOBS,
+  INGEST_FLOW_STEPS,
+  inflightFlow,
+  lastFlowDuration,
+  localDatesOfUtcDays,
+  pendingDates,
+  scheduleAnalytics,
+  startFlow,
+  stepJobId,
+  type FlowStep,
+  type StepPayload,
+} from '../../src/jobs/analytics.flow.js';
 import { flowSteps } from '../../src/jobs/analytics.job.js';
 import { retryFailedJobs } from '../../src/jobs/retry.js';
 import { importBatch, importBatches, queueCounts, recentRuns } from '../../src/warehouse/pipeline.queries.js';
@@ -21,6 +33,36 @@ let queue: Queue;
 /** The webhook receiver: answers with the queued statuses (then 200), keeps every body. */
 const hook = { bodies: [] as unknown[], statuses: [] as number[], server: undefined as http.Server | undefined, url: '' };
 
+/** The app's log lines about the analytics duty cycle (the rest of the log is dropped). */
+const dutyLogs: Array<{ level: number; store: string; lastDurationMs: number; waitMs: number; msg: string }> = [];
+const log = pino({ level: 'info' }, { write: (line: string) => void (line.includes('duty cycle') && dutyLogs.push(JSON.parse(line))) });
+
+/**
+ * Starts the app. A duty cycle of 0.5 (not the default 0.2) keeps the waits after the flows of
+ * the other tests short; the duty-cycle tests set the durations they need.
+ */
+async function start(env: Record<string, string> = {}) {
+  app = await startApp({
+    config: parseConfig({
+      DATA_DIR: tmp.dir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DEMO_DATA: 'false',
+      ANALYTICS_DEBOUNCE_MS: '800',
+      ANALYTICS_MIN_INTERVAL_MS: '4000',
+      ANALYTICS_MAX_DUTY_CYCLE: '0.5',
+      ANOMALY_WEBHOOK_URL: hook.url,
+      ...env,
+    }),
+    log,
+    api: true,
+    worker: true,
+    demo: false,
+  });
+  admin = app.adminKey.key;
+  queue = (app.services.queues as unknown as Record<string, Queue>)['analytics']!;
+}
+
 before(async () => {
   hook.server = http.createServer((req, res) => {
     let text = '';
@@ -33,15 +75,7 @@ before(async () => {
   });
   await new Promise<void>((r) => hook.server!.listen(0, '127.0.0.1', () => r()));
   hook.url = `http://127.0.0.1:${(hook.server!.address() as AddressInfo).port}/hook`;
-  app = await startApp({
-    config: parseConfig({ DATA_DIR: tmp.dir, PORT: '0', HOST: '127.0.0.1', DEMO_DATA: 'false', ANALYTICS_DEBOUNCE_MS: '800', ANALYTICS_MIN_INTERVAL_MS: '4000', ANOMALY_WEBHOOK_URL: hook.url }),
-    log: createLogger('silent'),
-    api: true,
-    worker: true,
-    demo: false,
-  });
-  admin = app.adminKey.key;
-  queue = (app.services.queues as unknown as Record<string, Queue>)['analytics']!;
+  await start();
 });
 after(async () => {
   await app.stop();
@@ -363,6 +397,94 @@ test('the anomaly webhook job posts JSON, is retried with backoff when the recei
   assert.deepEqual(hook.bodies[2], body);
   const runs = await sql<{ status: string }>(`SELECT status FROM pipeline_runs FINAL WHERE job_id = 'notify-test' ORDER BY attempt`);
   assert.deepEqual(runs.map((r) => r.status), ['failed', 'failed', 'completed']);
+});
+
+const lastStartKey = (store: string) => `ecomm:analytics:last-start:${store}`;
+const lastDurationKey = (store: string) => `ecomm:analytics:last-duration:${store}`;
+const pageView = (id: string, time: string) => ({ entity: 'events', event_id: id, event_time: time, session_id: 's1', event_type: 'page_view', product_id: 'P1' });
+
+/** The first flow of a store, from one batch, run to its end: the bump job (the flow's root). */
+async function firstFlow(store: string): Promise<{ flowId: string; bump: Job }> {
+  await eventsResult((await postEvents(store, [pageView(`${store}-0`, '2024-11-01T10:00:00Z')])).jobId);
+  const [first] = await waitFor(async () => ((await triggersOf(store)).length ? triggersOf(store) : undefined), 'the first flow');
+  return { flowId: first!.flow_id, bump: await waitJobState(stepJobId('bump', store, first!.flow_id), ['completed']) };
+}
+
+/**
+ * A steady stream: a batch of the store every 300 ms until its second flow has started; returns
+ * that flow's start (the `startedAt` its trigger gave its steps) and the batches sent.
+ */
+async function streamUntilSecondFlow(store: string): Promise<{ startedAt: number; batches: number }> {
+  let batches = 0;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const [, second] = await triggersOf(store);
+    if (second) {
+      const bump = await waitJobState(stepJobId('bump', store, second.flow_id), ['completed']);
+      return { startedAt: (bump.data as StepPayload).startedAt!, batches };
+    }
+    if (Date.now() > deadline) throw new Error('timed out waiting for the second flow');
+    batches++;
+    await postEvents(store, [pageView(`${store}-${batches}`, '2024-11-02T10:00:00Z')]);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+test('a flow records its duration; under a steady stream the next flow starts no sooner than that duration over the duty cycle after the last start', { timeout: 120_000 }, async () => {
+  const store = 'flow-duty';
+  const redis = app.services.redis;
+  const { bump } = await firstFlow(store);
+  const observedAt = Date.now();
+  const lastStart = Number(await redis.get(lastStartKey(store)));
+  assert.equal((bump.data as StepPayload).startedAt, lastStart, 'the steps carry the start the trigger stored');
+  // The duration recorded is the flow's wall time: at least until its last step started, at most
+  // until it finished (and until the test saw it done).
+  const recorded = await lastFlowDuration(redis, store);
+  assert.ok(recorded !== null && recorded > 0, `recorded ${recorded}`);
+  assert.ok(recorded >= bump.processedOn! - lastStart, `recorded ${recorded} ms, the bump started ${bump.processedOn! - lastStart} ms after the flow`);
+  assert.ok(recorded <= bump.finishedOn! - lastStart && recorded <= observedAt - lastStart, `recorded ${recorded} ms, done after ${bump.finishedOn! - lastStart} ms`);
+  assert.equal((bump.returnvalue as { details: { flowDurationMs: number } }).details.flowDurationMs, recorded);
+  assert.ok((await redis.ttl(lastDurationKey(store))) > 0, 'the duration expires');
+  console.log(`# duty cycle: a flow of one batch recorded ${recorded} ms`);
+
+  // Deterministic from here: a last flow of 5 s at a duty cycle of 0.5 stretches the interval from
+  // the minimum (4 s) to 10 s after the last start.
+  await redis.set(lastDurationKey(store), '5000', 'EX', 3600);
+  dutyLogs.length = 0;
+  const next = await streamUntilSecondFlow(store);
+  const apart = next.startedAt - lastStart;
+  assert.ok(apart >= 10_000, `the flows started ${apart} ms apart`);
+  assert.ok(apart < 20_000, `the flows started ${apart} ms apart`);
+  // One info line for the held-back trigger, not one per batch.
+  const held = dutyLogs.filter((l) => l.store === store);
+  assert.ok(next.batches >= 10, `${next.batches} batches`);
+  assert.equal(held.length, 1, JSON.stringify(held));
+  assert.equal(held[0]!.level, 30);
+  assert.equal(held[0]!.lastDurationMs, 5000);
+  assert.ok(held[0]!.waitMs > 0 && held[0]!.waitMs <= 10_000 - 800, `waited ${held[0]!.waitMs} ms`);
+  console.log(`# duty cycle 0.5, last flow 5000 ms: the next flow started ${apart} ms after it (${next.batches} batches meanwhile)`);
+});
+
+test('with the duty cycle at 1 only the minimum interval holds the next flow back, however long the last one took', { timeout: 180_000 }, async () => {
+  const store = 'flow-duty-off';
+  await app.stop();
+  await start({ ANALYTICS_MAX_DUTY_CYCLE: '1' });
+  try {
+    const redis = app.services.redis;
+    await firstFlow(store);
+    const lastStart = Number(await redis.get(lastStartKey(store)));
+    // At 0.5 this would hold the next flow 40 s; at 1 the minimum interval (4 s) applies.
+    await redis.set(lastDurationKey(store), '20000', 'EX', 3600);
+    dutyLogs.length = 0;
+    const next = await streamUntilSecondFlow(store);
+    const apart = next.startedAt - lastStart;
+    assert.ok(apart >= 4000 && apart < 20_000, `the flows started ${apart} ms apart`);
+    assert.deepEqual(dutyLogs.filter((l) => l.store === store), []);
+    console.log(`# duty cycle 1, last flow 20000 ms: the next flow started ${apart} ms after it`);
+  } finally {
+    await app.stop();
+    await start();
+  }
 });
 
 // Keep a reference so the FlowStep type import is used in all builds.

@@ -3,7 +3,20 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildFlowTree, dateRanges, FACT_TABLES, INGEST_FLOW_STEPS, localDatesOfUtcDays, STEP_READS, stepJobId, stepsForTables, type FlowStep } from '../../src/jobs/analytics.flow.js';
+import {
+  buildFlowTree,
+  dateRanges,
+  FACT_TABLES,
+  flowIntervalMs,
+  INGEST_FLOW_STEPS,
+  localDatesOfUtcDays,
+  MAX_FLOW_INTERVAL_MS,
+  STEP_READS,
+  stepJobId,
+  stepsForTables,
+  triggerWait,
+  type FlowStep,
+} from '../../src/jobs/analytics.flow.js';
 import { diffRows } from '../../src/jobs/aggregate.job.js';
 
 /** Independent: local date by a fixed offset in hours. */
@@ -93,4 +106,83 @@ test('STEP_READS names every fact table a step\'s code reads', () => {
     assert.ok(read.length > 0, `${step} reads some fact table`);
     for (const t of read) assert.ok(STEP_READS[step].includes(t), `${step} reads ${t} (${file}) but STEP_READS does not list it`);
   }
+});
+
+test('the interval between two flow starts is the minimum, stretched to the last duration over the duty cycle', () => {
+  const min = 10_000;
+  // No recorded duration, or a short one (2 s / 0.2 = 10 s, not longer than the minimum): the minimum.
+  assert.equal(flowIntervalMs({ minIntervalMs: min, maxDutyCycle: 0.2 }), min);
+  assert.equal(flowIntervalMs({ minIntervalMs: min, maxDutyCycle: 0.2, lastDurationMs: null }), min);
+  assert.equal(flowIntervalMs({ minIntervalMs: min, maxDutyCycle: 0.2, lastDurationMs: 0 }), min);
+  assert.equal(flowIntervalMs({ minIntervalMs: min, maxDutyCycle: 0.2, lastDurationMs: 2000 }), min);
+  // 3 s at 20 %: 15 s; 3 s at 25 %: 12 s; 1.5 s at 10 %: 15 s; a fraction of a ms rounds up.
+  assert.equal(flowIntervalMs({ minIntervalMs: min, maxDutyCycle: 0.2, lastDurationMs: 3000 }), 15_000);
+  assert.equal(flowIntervalMs({ minIntervalMs: min, maxDutyCycle: 0.25, lastDurationMs: 3000 }), 12_000);
+  assert.equal(flowIntervalMs({ minIntervalMs: min, maxDutyCycle: 0.1, lastDurationMs: 1500 }), 15_000);
+  assert.equal(flowIntervalMs({ minIntervalMs: 0, maxDutyCycle: 0.3, lastDurationMs: 1000 }), 3334);
+  // A minimum of 0 (back to back) is stretched too.
+  assert.equal(flowIntervalMs({ minIntervalMs: 0, maxDutyCycle: 0.5, lastDurationMs: 800 }), 1600);
+  // A duty cycle of 1 turns the stretching off: only the minimum applies, however long the last flow.
+  assert.equal(flowIntervalMs({ minIntervalMs: min, maxDutyCycle: 1, lastDurationMs: 60_000 }), min);
+  assert.equal(flowIntervalMs({ minIntervalMs: 0, maxDutyCycle: 1, lastDurationMs: 60_000 }), 0);
+  // Never longer than the keys live (an hour).
+  assert.equal(MAX_FLOW_INTERVAL_MS, 3_600_000);
+  assert.equal(flowIntervalMs({ minIntervalMs: min, maxDutyCycle: 0.01, lastDurationMs: 60_000 }), MAX_FLOW_INTERVAL_MS);
+});
+
+test('a trigger waits for the flow in flight, then until the last start plus the interval', () => {
+  const base = { debounceMs: 2000, minIntervalMs: 10_000, maxDutyCycle: 0.2 };
+  const t0 = 1_700_000_000_000;
+  // A flow in flight: one debounce window at a time (at least 250 ms), whatever the interval.
+  assert.deepEqual(triggerWait({ ...base, now: t0, inflight: true, lastStart: t0 - 60_000, lastDurationMs: 5000 }), { waitMs: 2000, cause: 'inflight', intervalMs: 25_000 });
+  assert.equal(triggerWait({ ...base, debounceMs: 0, now: t0, inflight: true }).waitMs, 250);
+  // No last start (first flow, or forgotten): start now.
+  assert.deepEqual(triggerWait({ ...base, now: t0, inflight: false, lastStart: null, lastDurationMs: 5000 }), { waitMs: 0, intervalMs: 25_000 });
+  // No recorded duration: as before the duty cycle, the minimum interval since the last start.
+  assert.deepEqual(triggerWait({ ...base, now: t0, inflight: false, lastStart: t0 - 4000 }), { waitMs: 6000, cause: 'min-interval', intervalMs: 10_000 });
+  // A short last flow (1 s / 0.2 = 5 s < 10 s) changes nothing.
+  assert.deepEqual(triggerWait({ ...base, now: t0, inflight: false, lastStart: t0 - 4000, lastDurationMs: 1000 }), { waitMs: 6000, cause: 'min-interval', intervalMs: 10_000 });
+  // A 3 s flow at 20 %: 15 s after its start, so 11 s more 4 s after it; held by the duty cycle.
+  assert.deepEqual(triggerWait({ ...base, now: t0, inflight: false, lastStart: t0 - 4000, lastDurationMs: 3000 }), { waitMs: 11_000, cause: 'duty-cycle', intervalMs: 15_000 });
+  // …also once the minimum interval is over.
+  assert.deepEqual(triggerWait({ ...base, now: t0, inflight: false, lastStart: t0 - 12_000, lastDurationMs: 3000 }), { waitMs: 3000, cause: 'duty-cycle', intervalMs: 15_000 });
+  // A single batch after a quiet period longer than the interval: no wait (only the debounce, before).
+  assert.deepEqual(triggerWait({ ...base, now: t0, inflight: false, lastStart: t0 - 15_000, lastDurationMs: 3000 }), { waitMs: 0, intervalMs: 15_000 });
+  assert.equal(triggerWait({ ...base, now: t0, inflight: false, lastStart: t0 - 3_600_000, lastDurationMs: 3000 }).waitMs, 0);
+  // Duty cycle 1: the minimum interval only.
+  assert.deepEqual(triggerWait({ ...base, maxDutyCycle: 1, now: t0, inflight: false, lastStart: t0 - 4000, lastDurationMs: 30_000 }), { waitMs: 6000, cause: 'min-interval', intervalMs: 10_000 });
+  assert.equal(triggerWait({ ...base, maxDutyCycle: 1, now: t0, inflight: false, lastStart: t0 - 10_000, lastDurationMs: 30_000 }).waitMs, 0);
+});
+
+/**
+ * Independent of flowIntervalMs: simulate an hour of steady stream (a batch within 100 ms of every
+ * flow's end) against flows that grow with the store's data (1 s, then 30 ms more each), and
+ * measure the share of wall time the flows take.
+ */
+test('under a steady stream the flows take at most the duty cycle of wall time, however long they get', () => {
+  const horizon = 3_600_000;
+  const simulate = (maxDutyCycle: number) => {
+    let t = 0;
+    let busy = 0;
+    let lastStart: number | null = null;
+    let lastDuration: number | null = null;
+    let flows = 0;
+    while (t < horizon) {
+      t += triggerWait({ now: t, inflight: false, lastStart, lastDurationMs: lastDuration, debounceMs: 2000, minIntervalMs: 10_000, maxDutyCycle }).waitMs;
+      const d = 1000 + 30 * flows++;
+      lastStart = t;
+      busy += Math.min(d, horizon - t);
+      t = Math.ceil((t + d) / 100) * 100;
+      lastDuration = d;
+    }
+    return { share: busy / horizon, lastDuration: lastDuration! };
+  };
+  for (const duty of [0.2, 0.5]) {
+    const { share, lastDuration } = simulate(duty);
+    assert.ok(share <= duty, `duty ${duty}: flows took ${(share * 100).toFixed(1)} % of the time`);
+    // The flows grew long enough for the duty cycle to bind (longer than 10 s × duty).
+    assert.ok(lastDuration > 10_000 * duty, `${lastDuration} ms`);
+  }
+  // The fixed 10 s interval (duty cycle 1) lets the same flows take most of the time.
+  assert.ok(simulate(1).share > 0.5);
 });

@@ -58,3 +58,16 @@ test('one error names every bad variable and why, without their values', () => {
   assert.ok(!error.message.includes(secret), 'the secret value is not in the message');
   assert.match(error.message, /IANA time zone/);
 });
+
+test('ANALYTICS_MAX_DUTY_CYCLE is a share of wall time: more than 0, at most 1, 0.2 by default', () => {
+  assert.equal(parseConfig({}).ANALYTICS_MAX_DUTY_CYCLE, 0.2);
+  assert.equal(parseConfig({ ANALYTICS_MAX_DUTY_CYCLE: '1' }).ANALYTICS_MAX_DUTY_CYCLE, 1);
+  assert.equal(parseConfig({ ANALYTICS_MAX_DUTY_CYCLE: '0.05' }).ANALYTICS_MAX_DUTY_CYCLE, 0.05);
+  for (const bad of ['0', '-0.1', '1.5', 'half']) {
+    assert.throws(
+      () => parseConfig({ ANALYTICS_MAX_DUTY_CYCLE: bad }),
+      (e: unknown) => e instanceof ConfigError && e.problems.length === 1 && e.problems[0]!.variable === 'ANALYTICS_MAX_DUTY_CYCLE',
+      bad,
+    );
+  }
+});
