@@ -6,6 +6,7 @@
  * sampled acknowledgement, `ack <its last event's n> <epoch ms>`, then `done <epoch ms> <CPU ms>`
  * when every batch is acknowledged.
  */
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 export interface ClientRun {
@@ -23,9 +24,18 @@ export interface ClientRun {
 const TYPES = ['page_view', 'product_view', 'add_to_cart', 'checkout', 'purchase'];
 const BASE = Date.parse('2024-06-01T00:00:00Z');
 
-/** Event `n` of the bench: bench-<n>, 10 ms apart, sessions of 7 events, 300 products. */
+/**
+ * Event `n`'s id: a UUID (v4 layout) made from n, as SDKs send (random-looking, 36 characters),
+ * but the same on every call, so the bench can look an acknowledged event up again.
+ */
+export function eventUuid(n: number): string {
+  const h = createHash('md5').update(`bench-${n}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Event `n` of the bench: a UUID id, 10 ms apart, sessions of 7 events, 300 products. */
 export function makeEvent(n: number) {
-  return { event_id: `bench-${n}`, event_time: new Date(BASE + n * 10).toISOString(), session_id: `s${Math.floor(n / 7)}`, event_type: TYPES[n % 5]!, product_id: `P${n % 300}` };
+  return { event_id: eventUuid(n), event_time: new Date(BASE + n * 10).toISOString(), session_id: `s${Math.floor(n / 7)}`, event_type: TYPES[n % 5]!, product_id: `P${n % 300}` };
 }
 
 /** Batch `b` of the bench: events b · batchSize … (b + 1) · batchSize − 1. */

@@ -22,7 +22,7 @@ import { startApp, type RunningApp } from '../src/app/app.js';
 import { spawnShim, type ShimProcess } from '../test/support/clickhouse-http-shim.js';
 import { tempDir } from '../test/support/temp.js';
 import { makeBatch, makeEvent, nowMs, type ClientRun } from './event-clients.js';
-import { fmt, machineLine, percentile, rssOf, rssSampler, sharedDataset, writeSubsection } from './support.js';
+import { fileSystemOf, fmt, machineLine, percentile, rssOf, rssSampler, sharedDataset, writeSubsection } from './support.js';
 
 async function upload(app: RunningApp, file: string, query: Record<string, string>): Promise<{ jobId: string }> {
   const size = fs.statSync(file).size;
@@ -82,7 +82,7 @@ async function onlineRetail(app: RunningApp): Promise<string> {
 | end to end ≤ 5× raw (aim 2×) | **${fmt(ratio, 1)}× raw** | ${ratio <= 5 ? 'yes' : 'no'} |
 | peak RSS < 500 MB | ${fmt(peak)} MB (whole process: API + worker + embedded engine) | ${peak < 500 ? 'yes' : 'no'} |
 
-Batch: read ${fmt(result.read)}, inserted ${fmt(result.inserted)}, unchanged ${fmt(result.unchanged)}, rejected ${fmt(result.rejected)}; reader: ${(result as { reader?: string }).reader ?? '?'} (engine = the rules as SQL in the engine, stream = the streaming mapper); milliseconds per step of the job: ${JSON.stringify((result as { timings?: unknown }).timings ?? {})}. Measured ${new Date().toISOString().slice(0, 16)}Z; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')} (other work shares the 2 cores). The peak RSS includes what the engine kept from the raw load just before.
+Batch: read ${fmt(result.read)}, inserted ${fmt(result.inserted)}, unchanged ${fmt(result.unchanged)}, rejected ${fmt(result.rejected)}; reader: ${(result as { reader?: string }).reader ?? '?'} (engine = the rules as SQL in the engine, stream = the streaming mapper); milliseconds per step of the job: ${JSON.stringify((result as { timings?: unknown }).timings ?? {})}. Measured ${new Date().toISOString().slice(0, 16)}Z, data on ${fileSystemOf(fs.realpathSync(os.tmpdir()))}; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')} (other work shares the 2 cores). The peak RSS includes what the engine kept from the raw load just before.
 `;
 }
 
@@ -254,7 +254,7 @@ async function liveEvents(app: RunningApp): Promise<string> {
   const lat = (l: number[]) => `p50 / p95 / p99 ${fmt(percentile(l, 50))} / ${fmt(percentile(l, 95))} / ${fmt(percentile(l, 99))} ms (${l.length} sampled batches)`;
   const stored = flat.stored;
   const p99 = percentile(paced.latencies, 99);
-  return `Phase 1, flat out: ${fmt(total)} events in ${batches} POSTs of ${batchSize} (JSON), ${concurrency} concurrent clients on loopback in a process of their own (bench/event-clients.ts), one app process (API + events worker + embedded engine). Phase 2, paced: ${fmt(paced.events)} more events offered at ${fmt(paceRate)} events/s (80 % of phase 1's stored rate, unless \`BENCH_EVENT_RATE\`). Measured ${new Date().toISOString().slice(0, 16)}Z; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')} (other work shares the 2 cores).
+  return `Phase 1, flat out: ${fmt(total)} events in ${batches} POSTs of ${batchSize} (JSON; each event 5 fields with a UUID event_id, ≈ 156 bytes of JSON), ${concurrency} concurrent clients on loopback in a process of their own (bench/event-clients.ts), one app process (API + events worker + embedded engine). Phase 2, paced: ${fmt(paced.events)} more events offered at ${fmt(paceRate)} events/s (80 % of phase 1's stored rate, unless \`BENCH_EVENT_RATE\`). Measured ${new Date().toISOString().slice(0, 16)}Z, data on ${fileSystemOf(fs.realpathSync(os.tmpdir()))}; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')} (other work shares the 2 cores).
 
 | target | measured | met |
 | --- | --- | --- |
@@ -342,7 +342,7 @@ async function bigCsv(app: RunningApp, dir: string, shim?: ShimProcess): Promise
   const loadRange = loads.length > 0 ? `1-minute load average during the import ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)}` : '';
   const timing = `Upload ${fmt(uploadMs / 1000, 1)} s; import ${fmt(ms / 1000, 1)} s (${fmt(result.read / (ms / 1000))} rows/s). Load average (1 / 5 / 15 min) before ${loadBefore}, at the end ${load()}${loadRange ? `; ${loadRange}` : ''}. V8 heap at the end ${fmt(heap)} MB. Batch: read ${fmt(result.read)}, inserted ${fmt(result.inserted)}, rejected ${fmt(result.rejected)}.`;
   if (shim) {
-    return `Production shape: the app (API + workers, no engine in it) on \`CLICKHOUSE_URL\`, the engine in a process of its own (test/support/clickhouse-http-shim.ts: an HTTP server over chdb with the engine's default settings, standing in for a ClickHouse server). A generated orders CSV of ${fmt(size / 1024 / 1024)} MB (${fmt(n)} rows) uploaded over HTTP by a third process. \`BENCH_ENGINE=server npm run bench -- ingest big-csv\`. Measured ${new Date().toISOString().slice(0, 16)}Z.
+    return `Production shape: the app (API + workers, no engine in it) on \`CLICKHOUSE_URL\`, the engine in a process of its own (test/support/clickhouse-http-shim.ts: an HTTP server over chdb with the engine's default settings, standing in for a ClickHouse server). A generated orders CSV of ${fmt(size / 1024 / 1024)} MB (${fmt(n)} rows) uploaded over HTTP by a third process. \`BENCH_ENGINE=server npm run bench -- ingest big-csv\`. Measured ${new Date().toISOString().slice(0, 16)}Z, data on ${fileSystemOf(fs.realpathSync(os.tmpdir()))}.
 
 | process | before the upload | peak during the upload | peak |
 | --- | --- | --- | --- |
@@ -353,7 +353,7 @@ async function bigCsv(app: RunningApp, dir: string, shim?: ShimProcess): Promise
 This is not the embedded mode's number (the subsection above): the issue's < 500 MB is for the whole app process with the embedded engine. ${timing}
 `;
   }
-  return `A generated orders CSV of ${fmt(size / 1024 / 1024)} MB (${fmt(n)} rows) uploaded over HTTP by a separate client process and imported by the app process (API + workers + embedded engine). Measured ${new Date().toISOString().slice(0, 16)}Z.
+  return `A generated orders CSV of ${fmt(size / 1024 / 1024)} MB (${fmt(n)} rows) uploaded over HTTP by a separate client process and imported by the app process (API + workers + embedded engine). Measured ${new Date().toISOString().slice(0, 16)}Z, data on ${fileSystemOf(fs.realpathSync(os.tmpdir()))}.
 
 | target | measured | met |
 | --- | --- | --- |
@@ -366,7 +366,7 @@ ${timing}
 const RESULTS_SECTION = 'Ingestion (issue 3)';
 
 function resultsIntro(): string {
-  return `Reproduce: \`npm run bench -- ingest [online-retail] [events] [big-csv]\` (no part = all three; \`BENCH_BIG_CSV_MB\`, \`BENCH_EVENT_BATCHES\`, \`BENCH_EVENT_CLIENTS\` resize them). Each run starts the app in-process (API + workers + embedded chdb engine, Redis child) on a fresh temp DATA_DIR and rewrites its subsection below; \`BENCH_ENGINE=server\` (big-csv only) puts the engine in a process of its own behind \`CLICKHOUSE_URL\`. Machine: ${machineLine()}. The 2 cores are shared with whatever else runs; each subsection carries its date.`;
+  return `Reproduce: \`npm run bench -- ingest [online-retail] [events] [big-csv]\` (no part = all three; \`BENCH_BIG_CSV_MB\`, \`BENCH_EVENT_BATCHES\`, \`BENCH_EVENT_CLIENTS\` resize them). Each run starts the app in-process (API + workers + embedded chdb engine, Redis child) on a fresh temp DATA_DIR (under \`TMPDIR\`; each subsection names the file system its data was on) and rewrites its subsection below; \`BENCH_ENGINE=server\` (big-csv only) puts the engine in a process of its own behind \`CLICKHOUSE_URL\`. Machine: ${machineLine()}. The 2 cores are shared with whatever else runs; each subsection carries its date.`;
 }
 
 export async function runIngestBench(which: string[] = []): Promise<void> {

@@ -77,6 +77,37 @@ export function machineLine(): string {
 }
 
 /**
+ * The file system a directory is on, from /proc/self/mountinfo (the longest mount point above it):
+ * `<mount point> (<type>, <device>[, no journal])`. An ext4 without a journal is named: there the
+ * kernel's inode allocator scans past every inode deleted in the last minutes, which the engine's
+ * many part files make a visible share of the CPU.
+ */
+export function fileSystemOf(dir: string): string {
+  let best: { mount: string; type: string; source: string } | undefined;
+  try {
+    for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const [left, right] = line.split(' - ');
+      if (!left || !right) continue;
+      const mount = left.split(' ')[4]!;
+      const [type, source] = right.split(' ');
+      const inside = dir === mount || dir.startsWith(mount.endsWith('/') ? mount : mount + '/');
+      if (inside && (!best || mount.length >= best.mount.length)) best = { mount, type: type!, source: source! };
+    }
+  } catch {
+    return 'unknown';
+  }
+  if (!best) return 'unknown';
+  let journal = '';
+  if (best.type === 'ext4') {
+    // Each mounted journal has a /proc/fs/jbd2/<device>-<inode> entry.
+    const dev = path.basename(best.source);
+    const journals = fs.existsSync('/proc/fs/jbd2') ? fs.readdirSync('/proc/fs/jbd2') : [];
+    if (!journals.some((j) => j.startsWith(dev + '-'))) journal = ', no journal';
+  }
+  return `${best.mount} (${best.type}, ${best.source}${journal})`;
+}
+
+/**
  * Replaces the subsection `### <sub>` inside the section `## <section>` of bench/RESULTS.md (creating
  * the section with `intro` when absent), leaving every other section and subsection as it is.
  */
