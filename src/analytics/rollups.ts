@@ -197,7 +197,7 @@ function freshFirstScopedSql(withHistory: boolean): string {
       SELECT customer_id, first_date AS d FROM gold_customer_first_purchase FINAL
       WHERE store_id = {store:String} AND first_date NOT IN {days:Array(Date)}
         AND customer_id IN (SELECT customer_id FROM (${ordersSql(true)}) WHERE customer_id != '')
-      ${withHistory ? `UNION ALL ${FRESH_FIRST} AND customer_id IN {history:Array(String)} GROUP BY customer_id` : ''}
+      ${withHistory ? `UNION ALL ${FRESH_FIRST} AND customer_id IN (SELECT arrayJoin({history:Array(String)})) GROUP BY customer_id` : ''}
     )
     GROUP BY customer_id`;
 }
