@@ -62,10 +62,7 @@ export async function rebuildRollups(wh: Warehouse, opts: RebuildRollupsOptions)
   const fpParams: Record<string, unknown> = { ...base, ...scopeParams(scope), version: v.toString() };
   let withHistory = false;
   if (scope) {
-    const { stored, history } = await storedInScope(wh, fpParams);
-    withHistory = history.length > 0;
-    fpParams.history = history;
-    fpParams.storedInScope = stored;
+    withHistory = await anyLost(wh, fpParams);
     for (const d of await staleFirstPurchaseDays(wh, fpParams, withHistory)) extra.add(d);
     for (const d of await orderDaysOfPayments(wh, base, scope)) extra.add(d);
   }
@@ -172,21 +169,31 @@ const FRESH_FIRST = `
   WHERE store_id = {store:String} AND is_deleted = 0 AND order_kind = 'sale' AND status != 'cancelled' AND customer_id != ''`;
 
 /**
+ * Customers whose stored first purchase is on a day of the scope. A subquery, not a list read into
+ * the app and bound back: a scope can hold hundreds of thousands of customers, more than a server
+ * takes in the URL that carries the parameters (1 MiB).
+ */
+const STORED_IN_SCOPE = `
+  SELECT customer_id FROM gold_customer_first_purchase FINAL
+  WHERE store_id = {store:String} AND first_date IN {days:Array(Date)}`;
+
+/**
  * Customers a scope touches: those with orders in it now, and those whose stored first purchase is
- * in it (bound as {storedInScope:Array(String)}, read once by storedInScope()).
+ * in it. Read again after refreshFirstPurchases rewrote some of them, it differs only by customers
+ * whose row that refresh just wrote (version = the refresh's), which its tombstone step skips anyway.
  */
 function touchedSql(): string {
   return `
     SELECT customer_id FROM (${ordersSql(true)}) WHERE customer_id != ''
     UNION DISTINCT
-    SELECT arrayJoin({storedInScope:Array(String)}) AS customer_id`;
+    ${STORED_IN_SCOPE}`;
 }
 
 /**
  * First purchases of the customers a scope touches, without scanning the store's history: the
  * earliest of their purchases in the scope and their stored first purchase when that lies outside
  * the scope (days outside it did not change). Only customers whose stored first purchase is in the
- * scope and who no longer buy there on or before it (`history`: a correction or cancellation) are
+ * scope and who no longer buy there on or before it (lostSql: a correction or cancellation) are
  * looked up in all of the facts. Relies on every changed day being rebuilt (as the pipeline does).
  */
 function freshFirstScopedSql(withHistory: boolean): string {
@@ -197,26 +204,29 @@ function freshFirstScopedSql(withHistory: boolean): string {
       SELECT customer_id, first_date AS d FROM gold_customer_first_purchase FINAL
       WHERE store_id = {store:String} AND first_date NOT IN {days:Array(Date)}
         AND customer_id IN (SELECT customer_id FROM (${ordersSql(true)}) WHERE customer_id != '')
-      ${withHistory ? `UNION ALL ${FRESH_FIRST} AND customer_id IN (SELECT arrayJoin({history:Array(String)})) GROUP BY customer_id` : ''}
+      ${withHistory ? `UNION ALL ${FRESH_FIRST} AND customer_id IN (${lostSql()}) GROUP BY customer_id` : ''}
     )
     GROUP BY customer_id`;
 }
 
 /**
- * Customers whose stored first purchase is in the scope, and among them those who no longer buy in
- * it on or before that day (their first purchase must be looked up in the whole history).
+ * Customers whose stored first purchase is in the scope and who no longer buy in it on or before
+ * that day: their first purchase must be looked up in the whole history. Evaluated in the engine
+ * where it is needed (a correction or mass cancellation can make the list long; see STORED_IN_SCOPE).
  */
-async function storedInScope(wh: Warehouse, params: Record<string, unknown>): Promise<{ stored: string[]; history: string[] }> {
-  const rows = await wh.query<{ customer_id: string; lost: number }>(
-    `SELECT s.customer_id AS customer_id, a.first_in_scope = toDate(0) OR a.first_in_scope > s.first_date AS lost
-     FROM (SELECT customer_id, first_date FROM gold_customer_first_purchase FINAL
-           WHERE store_id = {store:String} AND first_date IN {days:Array(Date)}) AS s
-     LEFT JOIN (SELECT customer_id, min(day) AS first_in_scope FROM (${ordersSql(true)})
-                WHERE is_booked AND customer_id != '' GROUP BY customer_id) AS a ON a.customer_id = s.customer_id`,
-    params,
-    LONG,
-  );
-  return { stored: rows.map((r) => r.customer_id), history: rows.filter((r) => Number(r.lost) === 1).map((r) => r.customer_id) };
+function lostSql(): string {
+  return `
+    SELECT s.customer_id FROM (SELECT customer_id, first_date FROM gold_customer_first_purchase FINAL
+                               WHERE store_id = {store:String} AND first_date IN {days:Array(Date)}) AS s
+    LEFT JOIN (SELECT customer_id, min(day) AS first_in_scope FROM (${ordersSql(true)})
+               WHERE is_booked AND customer_id != '' GROUP BY customer_id) AS a ON a.customer_id = s.customer_id
+    WHERE a.first_in_scope = toDate(0) OR a.first_in_scope > s.first_date`;
+}
+
+/** True when some customer of the scope lost its first purchase (only then is the whole history read). */
+async function anyLost(wh: Warehouse, params: Record<string, unknown>): Promise<boolean> {
+  const [row] = await wh.query<{ n: string }>(`SELECT count() AS n FROM (${lostSql()})`, params, LONG);
+  return Number(row?.n ?? 0) > 0;
 }
 
 /** Days (outside or inside the scope) whose new-customer status changes with the scope's data. */

@@ -20,6 +20,8 @@ import { fingerprint, importInEngine, importStreaming } from '../support/online-
 import { LiveEventsLoader } from '../../src/ingest/live-events.js';
 import { runBatch } from '../../src/ingest/pipeline.js';
 import { IN_KEYS, queryByKeys } from '../../src/warehouse/key-lookup.js';
+import { rebuildRollups } from '../../src/analytics/rollups.js';
+import { kpis } from '../../src/warehouse/sales.queries.js';
 import { liveMapper } from '../../src/jobs/events.job.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -165,6 +167,26 @@ function serverEngineChecks(target: () => Target) {
       { store: 'lookup' },
     );
     assert.deepEqual(found.map((r) => r.product_id).sort(), [...stored].sort());
+  });
+
+  it('rebuilds the rollups of a day with more first-time customers than one URL can list', async () => {
+    const w = warehouse();
+    const store = 'rollup-wide';
+    await w.insert('dim_store', [{ store_id: store, name: store, timezone: 'UTC', country: 'DE', currency: 'EUR', version: 1 }]);
+    // 40,000 customers with 40-character ids, all first buying on 2024-05-01: ≈ 1.8 MB as a bound list.
+    await w.command(
+      `INSERT INTO fact_orders (store_id, order_id, customer_id, status, created_at, gross, net, updated_at, version)
+       SELECT {s:String}, concat('wide-', toString(number)), concat('customer-', leftPad(toString(number), 31, '0')), 'paid',
+              toDateTime64('2024-05-01 10:00:00', 3, 'UTC'), 10, 10, toDateTime64('2024-05-01 10:00:00', 3, 'UTC'), 1
+       FROM numbers(40000)`,
+      { s: store },
+    );
+    await rebuildRollups(w, { storeId: store });
+    // A day-range rebuild takes the customers whose stored first purchase is on its days into account.
+    const r = await rebuildRollups(w, { storeId: store, from: '2024-05-01', to: '2024-05-01' });
+    assert.deepEqual(r.days, ['2024-05-01']);
+    const k = await kpis(w, { storeId: store, range: { from: '2024-05-01', to: '2024-05-01' } });
+    assert.deepEqual([k.orders, k.customers, k.newCustomers], [40_000, 40_000, 40_000]);
   });
 
   it('passes per-query settings, and concurrent queries keep their own', async () => {

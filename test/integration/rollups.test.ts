@@ -70,25 +70,25 @@ const lines = () => refLines(shop);
 const ALL = { from: '2024-01-01', to: '2024-03-31' };
 
 /** Every gold row of the store, states merged to counts, for comparing two rebuilds. */
-async function snapshot() {
+async function snapshot(store = STORE) {
   const states = `uniqExactMerge(customers_state) AS c, uniqExactMerge(new_customers_state) AS nc`;
   const lineStates = `uniqExactMerge(orders_state) AS o, uniqExactMerge(cancelled_orders_state) AS co, uniqExactMerge(returned_orders_state) AS ro, ${states}`;
   const money = `toString(gross_revenue) AS g, toString(refunds) AS r, toString(net_revenue) AS n, toString(discounts) AS di, items, units,
                  toString(cancelled_value) AS cv, toString(returned_value) AS rv`;
   const daily = await wh.query(
     `SELECT toString(date) AS d, country, channel, payment_method, ${money}, orders, cancelled_orders, returned_orders, ${states}
-     FROM gold_sales_daily FINAL WHERE store_id = {s:String} GROUP BY ALL ORDER BY ALL`, { s: STORE });
+     FROM gold_sales_daily FINAL WHERE store_id = {s:String} GROUP BY ALL ORDER BY ALL`, { s: store });
   const category = await wh.query(
     `SELECT toString(date) AS d, country, channel, category, ${money}, ${lineStates}
-     FROM gold_sales_category_daily FINAL WHERE store_id = {s:String} GROUP BY ALL ORDER BY ALL`, { s: STORE });
+     FROM gold_sales_category_daily FINAL WHERE store_id = {s:String} GROUP BY ALL ORDER BY ALL`, { s: store });
   const product = await wh.query(
     `SELECT toString(date) AS d, category, product_id, ${money}, ${lineStates}
-     FROM gold_sales_product_daily FINAL WHERE store_id = {s:String} GROUP BY ALL ORDER BY ALL`, { s: STORE });
+     FROM gold_sales_product_daily FINAL WHERE store_id = {s:String} GROUP BY ALL ORDER BY ALL`, { s: store });
   const pays = await wh.query(
     `SELECT toString(date) AS d, method, status, payments, toString(amount) AS a, uniqExactMerge(orders_state) AS o
-     FROM gold_payments_daily FINAL WHERE store_id = {s:String} GROUP BY ALL ORDER BY ALL`, { s: STORE });
+     FROM gold_payments_daily FINAL WHERE store_id = {s:String} GROUP BY ALL ORDER BY ALL`, { s: store });
   const first = await wh.query(
-    'SELECT customer_id, toString(first_date) AS f FROM gold_customer_first_purchase FINAL WHERE store_id = {s:String} ORDER BY customer_id', { s: STORE });
+    'SELECT customer_id, toString(first_date) AS f FROM gold_customer_first_purchase FINAL WHERE store_id = {s:String} ORDER BY customer_id', { s: store });
   return { daily, category, product, pays, first };
 }
 
@@ -305,4 +305,26 @@ test('bad arguments are refused with the argument named', async () => {
   await assert.rejects(kpis(wh, { storeId: STORE, range: { from: '2024-13-01', to: '2024-01-01' } }), /range.from/);
   await assert.rejects(topProducts(wh, { storeId: STORE, range: ALL, by: 'REVENUE', limit: 0 }), /limit/);
   await assert.rejects(salesSeries(wh, { storeId: STORE, range: ALL, granularity: 'DECADE' as 'DAY' }), /granularity/);
+});
+
+test("a customer whose first purchase is cancelled: rebuilding that day alone finds the next purchase in the history, as a full rebuild does", async () => {
+  const S = 'shop-lost';
+  await wh.insert('dim_store', [{ store_id: S, name: S, timezone: TZ, country: 'DE', currency: 'EUR', version: 1 }]);
+  const first = ord({ order_id: 'l1', customer_id: 'k1', created_at: '2024-03-01T10:00:00Z', net: '10.00' });
+  const next = ord({ order_id: 'l2', customer_id: 'k1', created_at: '2024-03-10T10:00:00Z', net: '20.00' });
+  await load(wh, S, 'orders', [first, next], TZ);
+  await load(wh, S, 'order_items', [item('l1', 1, 'P1', 1, '10.00', '10.00'), item('l2', 1, 'P1', 1, '20.00', '20.00')], TZ);
+  await rebuildRollups(wh, { storeId: S });
+  const newOn = async (day: string) => (await kpis(wh, { storeId: S, range: { from: day, to: day } })).newCustomers;
+  assert.deepEqual([await newOn('2024-03-01'), await newOn('2024-03-10')], [1, 0]);
+  // The first purchase is cancelled. The only day rebuilt is 03-01, where k1 no longer buys: its
+  // first purchase is now 03-10, outside the rebuilt day, found only by reading k1's whole history.
+  await load(wh, S, 'orders', [{ ...first, status: 'cancelled' }], TZ);
+  const r = await rebuildRollups(wh, { storeId: S, from: '2024-03-01', to: '2024-03-01' });
+  assert.deepEqual(r.days, ['2024-03-01', '2024-03-10']);
+  assert.deepEqual([await newOn('2024-03-01'), await newOn('2024-03-10')], [0, 1]);
+  const scoped = await snapshot(S);
+  assert.deepEqual(scoped.first, [{ customer_id: 'k1', f: '2024-03-10' }]);
+  await rebuildRollups(wh, { storeId: S });
+  assert.deepEqual(await snapshot(S), scoped);
 });
