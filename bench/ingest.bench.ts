@@ -22,7 +22,7 @@ import { startApp, type RunningApp } from '../src/app/app.js';
 import { spawnShim, type ShimProcess } from '../test/support/clickhouse-http-shim.js';
 import { tempDir } from '../test/support/temp.js';
 import { makeBatch, makeEvent, nowMs, type ClientRun } from './event-clients.js';
-import { fileSystemOf, fmt, machineLine, percentile, rssOf, rssSampler, sharedDataset, writeSubsection } from './support.js';
+import { describeMemory, fileSystemOf, fmt, machineLine, memoryComposition, percentile, rssOf, rssSampler, sharedDataset, writeSubsection } from './support.js';
 
 async function upload(app: RunningApp, file: string, query: Record<string, string>): Promise<{ jobId: string }> {
   const size = fs.statSync(file).size;
@@ -316,6 +316,8 @@ async function bigCsv(app: RunningApp, dir: string, shim?: ShimProcess): Promise
   const shimBefore = shimPid === undefined ? 0 : mb0(rssOf(shimPid));
   const others = shimPid === undefined ? [] : [shimPid];
   const mem = rssSampler(others);
+  // What the app's memory is made of (the engine's allocator only when the engine is in this process).
+  const parts = memoryComposition(shim ? undefined : async (sql) => (await app.services.warehouse.client.query({ query: sql, format: 'TabSeparatedRaw' })).text());
   const t0 = performance.now();
   const { jobId } = await uploadFromChild(app, file, { entity: 'orders', store: 'bench-big' });
   const uploadMs = performance.now() - t0;
@@ -334,13 +336,16 @@ async function bigCsv(app: RunningApp, dir: string, shim?: ShimProcess): Promise
   }
   const ms = performance.now() - t1;
   const jobPeaks = jobMem.stopAll();
+  const composition = await parts.stop();
   const peak = Math.max(uploadPeak, jobPeaks.self);
   const shimPeak = Math.max(uploadPeaks.others[0] ?? 0, jobPeaks.others[0] ?? 0);
   const sumPeak = Math.max(uploadPeaks.sum, jobPeaks.sum);
   const heap = Math.round(process.memoryUsage().heapTotal / 1024 / 1024);
   fs.rmSync(file, { force: true });
   const loadRange = loads.length > 0 ? `1-minute load average during the import ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)}` : '';
-  const timing = `Upload ${fmt(uploadMs / 1000, 1)} s; import ${fmt(ms / 1000, 1)} s (${fmt(result.read / (ms / 1000))} rows/s). Load average (1 / 5 / 15 min) before ${loadBefore}, at the end ${load()}${loadRange ? `; ${loadRange}` : ''}. V8 heap at the end ${fmt(heap)} MB. Batch: read ${fmt(result.read)}, inserted ${fmt(result.inserted)}, rejected ${fmt(result.rejected)}.`;
+  const timing = `Upload ${fmt(uploadMs / 1000, 1)} s; import ${fmt(ms / 1000, 1)} s (${fmt(result.read / (ms / 1000))} rows/s). Load average (1 / 5 / 15 min) before ${loadBefore}, at the end ${load()}${loadRange ? `; ${loadRange}` : ''}. V8 heap at the end ${fmt(heap)} MB. Batch: read ${fmt(result.read)}, inserted ${fmt(result.inserted)}, rejected ${fmt(result.rejected)}.
+
+What the app process's memory was made of (100 ms samples of \`/proc/self/status\` and V8's heap; the engine's allocator, jemalloc, from \`system.jemalloc_stats\` once a second, so at a peak it can be up to a second old and a short spike of the engine shows as "other"): at the largest sample ${describeMemory(composition.peak)}; the median of each part over the upload and import ${describeMemory(composition.median)}.`;
   if (shim) {
     return `Production shape: the app (API + workers, no engine in it) on \`CLICKHOUSE_URL\`, the engine in a process of its own (test/support/clickhouse-http-shim.ts: an HTTP server over chdb with the engine's default settings, standing in for a ClickHouse server). A generated orders CSV of ${fmt(size / 1024 / 1024)} MB (${fmt(n)} rows) uploaded over HTTP by a third process. \`BENCH_ENGINE=server npm run bench -- ingest big-csv\`. Measured ${new Date().toISOString().slice(0, 16)}Z, data on ${fileSystemOf(fs.realpathSync(os.tmpdir()))}.
 

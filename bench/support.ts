@@ -127,3 +127,82 @@ export function writeSubsection(section: string, intro: string, sub: string, bod
   text = sectionRe.test(text) ? text.replace(sectionRe, () => block.trimEnd() + '\n') : text.trimEnd() + '\n\n' + block;
   fs.writeFileSync(file, text.trimEnd() + '\n');
 }
+
+/** Where a process's memory is at one instant, MB. */
+export interface MemoryParts {
+  rss: number;
+  /** File-backed pages: the engine's and node's code, read-only data (`RssFile`). */
+  file: number;
+  /** Anonymous pages (`RssAnon`): V8's heap, the allocators' memory, stacks. */
+  anon: number;
+  /** V8's heap (all spaces, committed). */
+  v8: number;
+  /** The embedded engine's allocator (jemalloc): resident, and allocated by the engine; undefined on a server engine. */
+  engineResident?: number;
+  engineAllocated?: number;
+}
+
+const mbOf = (bytes: number) => Math.round(bytes / 1024 / 1024);
+
+function statusParts(): Omit<MemoryParts, 'v8'> {
+  const s = fs.readFileSync('/proc/self/status', 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0);
+  return { rss: Math.round(kb('VmRSS') / 1024), file: Math.round(kb('RssFile') / 1024), anon: Math.round(kb('RssAnon') / 1024) };
+}
+
+/**
+ * The embedded engine's allocator, from `system.jemalloc_stats` (jemalloc's own summary line:
+ * "Allocated: …, active: …, metadata: …, resident: …"). Undefined where the table is missing.
+ */
+export async function engineAllocator(query: (sql: string) => Promise<string>): Promise<{ resident: number; allocated: number } | undefined> {
+  try {
+    const m = /Allocated: (\d+), active: \d+, metadata: \d+.*?resident: (\d+)/.exec(await query('SELECT * FROM system.jemalloc_stats'));
+    return m ? { allocated: mbOf(Number(m[1])), resident: mbOf(Number(m[2])) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Samples this process's memory by kind every 100 ms (the engine's allocator every second, when
+ * `engineQuery` is given), and keeps the sample with the largest RSS and the medians, so a peak
+ * says what it was made of.
+ */
+export function memoryComposition(engineQuery?: (sql: string) => Promise<string>): { stop(): Promise<{ peak: MemoryParts; median: MemoryParts }> } {
+  const samples: MemoryParts[] = [];
+  let engine: { resident: number; allocated: number } | undefined;
+  let running = true;
+  const engineLoop = (async () => {
+    while (running && engineQuery) {
+      engine = (await engineAllocator(engineQuery)) ?? engine;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  const sample = () => {
+    const v8 = mbOf(process.memoryUsage().heapTotal);
+    samples.push({ ...statusParts(), v8, engineResident: engine?.resident, engineAllocated: engine?.allocated });
+  };
+  const timer = setInterval(sample, 100);
+  sample();
+  return {
+    async stop() {
+      clearInterval(timer);
+      running = false;
+      await engineLoop;
+      const peak = samples.reduce((a, b) => (b.rss > a.rss ? b : a));
+      const med = (k: keyof MemoryParts) => {
+        const v = samples.map((s) => s[k]).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+        return v.length ? v[v.length >> 1]! : undefined;
+      };
+      const median = { rss: med('rss')!, file: med('file')!, anon: med('anon')!, v8: med('v8')!, engineResident: med('engineResident'), engineAllocated: med('engineAllocated') };
+      return { peak, median };
+    },
+  };
+}
+
+/** "558 MB = 238 file-backed (code) + 320 anonymous: V8 heap 125, engine allocator 105 resident (65 allocated), other 90". */
+export function describeMemory(p: MemoryParts): string {
+  const engine = p.engineResident === undefined ? '' : `, engine allocator ${fmt(p.engineResident)} resident (${fmt(p.engineAllocated ?? 0)} allocated by the engine)`;
+  const other = p.anon - p.v8 - (p.engineResident ?? 0);
+  return `${fmt(p.rss)} MB = ${fmt(p.file)} file-backed (the engine's and node's code) + ${fmt(p.anon)} anonymous: V8 heap ${fmt(p.v8)}${engine}, other ${fmt(other)} MB`;
+}
