@@ -9,7 +9,7 @@ import type { Services } from '../app/services.js';
 import { requireScope, resolveStore } from '../auth/authenticate.js';
 import { ENTITIES, entitySchemas, fastEventValidator, validateRecord } from '../ingest/validate/entities.js';
 import { IMPORT_FORMATS, IMPORT_JOB, importJobId, importPayload, type ImportPayload } from '../jobs/import.job.js';
-import { EVENTS_JOB, eventsJobId, liveEntity, LIVE_ENTITIES } from '../jobs/events.job.js';
+import { EVENTS_JOB, eventsJobId, liveEntity, LIVE_ENTITIES, type EventsPayload } from '../jobs/events.job.js';
 import { isValidStoreId, storeTimezone } from '../ingest/stores.js';
 import { isEventsOnly, prepareEvents, preparedBatches } from '../ingest/live-events.js';
 import { parseDelimiter, parseEncodingName, parseMappingSpec } from '../ingest/parsers/index.js';
@@ -142,11 +142,14 @@ export async function handleImportStatus(services: Services, req: http.IncomingM
   sendJson(res, 200, await describeImportJob(services.queues.ingest, job));
 }
 
+/** Content types of one JSON record per line. */
+const NDJSON_TYPE = /ndjson|jsonl|json-seq/;
+
 /** Splits a JSON or NDJSON body into records; names the line of a bad one. */
 export function parseEventsBody(body: string, contentType: string): Record<string, unknown>[] {
   const text = body.trim();
   if (!text) throw new HttpError(400, 'BAD_USER_INPUT', 'the body is empty: send a JSON object, a JSON array or NDJSON', { argument: 'body' });
-  const isNdjson = /ndjson|jsonl|json-seq/.test(contentType) || (!text.startsWith('[') && text.includes('\n') && !/^\{[\s\S]*\}$/.test(text.replace(/\}\s*\n\s*\{/g, '')));
+  const isNdjson = NDJSON_TYPE.test(contentType) || (!text.startsWith('[') && text.includes('\n') && !/^\{[\s\S]*\}$/.test(text.replace(/\}\s*\n\s*\{/g, '')));
   let values: unknown[];
   if (isNdjson) {
     values = [];
@@ -193,8 +196,10 @@ function validatorsFor(tz: string) {
 /**
  * Validates a live batch (so the answer can say why each bad record is refused), then enqueues
  * the whole batch durably; the job stores the good records and records the rejects.
+ * `recordsJson`, when the caller has it, is the JSON text of exactly `records` as an array (the
+ * job carries that text; see `eventsPayload`); without it the records are serialised.
  */
-export async function acceptEvents(services: Services, storeId: string, records: Record<string, unknown>[], bodyForId: string): Promise<EventsAnswer> {
+export async function acceptEvents(services: Services, storeId: string, records: Record<string, unknown>[], bodyForId: string, recordsJson?: string): Promise<EventsAnswer> {
   const max = services.config.EVENTS_MAX_BATCH;
   if (records.length > max) throw new HttpError(413, 'BATCH_TOO_LARGE', `the batch has ${records.length} records; the limit is ${max}`, { limit: max });
   const tz = await storeTimezone(services.warehouse, storeId, services.config.DEFAULT_TIMEZONE);
@@ -220,7 +225,8 @@ export async function acceptEvents(services: Services, storeId: string, records:
   if (!existing) {
     // Kept before the job exists: the worker may take the job before add() returns.
     if (prepared) preparedBatches.put(jobId, tz, prepared);
-    await services.queues.events.add(EVENTS_JOB, { storeId, receivedAt: Date.now(), records }, { jobId, attempts: 5, backoff: { type: 'exponential', delay: 500 } });
+    const data: EventsPayload = { storeId, receivedAt: Date.now(), count: records.length, recordsJson: recordsJson ?? JSON.stringify(records) };
+    await services.queues.events.add(EVENTS_JOB, data, { jobId, attempts: 5, backoff: { type: 'exponential', delay: 500 } });
   }
   return { jobId, duplicate: !!existing, received: records.length, accepted: records.length - rejected.length, rejected };
 }
@@ -232,7 +238,11 @@ export async function handleEvents(services: Services, req: http.IncomingMessage
   const storeId = resolveStore(key, url.searchParams.get('store') ?? undefined, services.config.DEFAULT_STORE);
   if (!isValidStoreId(storeId)) throw new HttpError(400, 'BAD_USER_INPUT', `store "${storeId}" is not a valid store id`, { argument: 'store' });
   const body = (await readBody(req, services.config.EVENTS_MAX_BODY_BYTES)).toString('utf8');
-  const records = parseEventsBody(body, String(req.headers['content-type'] ?? ''));
-  const answer = await acceptEvents(services, storeId, records, body);
+  const contentType = String(req.headers['content-type'] ?? '');
+  const records = parseEventsBody(body, contentType);
+  // A JSON array body (parsed as one, not as NDJSON) is the text of exactly its records.
+  const text = body.trim();
+  const arrayText = text.startsWith('[') && !NDJSON_TYPE.test(contentType) ? text : undefined;
+  const answer = await acceptEvents(services, storeId, records, body, arrayText);
   sendJson(res, 202, answer);
 }

@@ -19,12 +19,40 @@ export const EVENTS_JOB = 'ingest-events';
  */
 export const EVENTS_WORKER_CONCURRENCY = 64;
 
-export const eventsPayload = z.object({
-  storeId: z.string().min(1),
-  receivedAt: z.number().int(),
-  records: z.array(z.record(z.string(), z.unknown())).min(1),
-});
+/**
+ * An events job's data. The API sends the records as the JSON text of their array (`recordsJson`,
+ * with their `count`): BullMQ stores a job's data as JSON, so records as objects would be
+ * serialised into it by the API and parsed back whole by the worker for every job, though the
+ * worker of the API's own process takes the rows the API prepared and never looks at them. As one
+ * string they cost one copy each way, and are parsed only when needed. Jobs with `records` (from
+ * earlier versions, or enqueued by hand) are taken too.
+ */
+export const eventsPayload = z.union([
+  z.object({
+    storeId: z.string().min(1),
+    receivedAt: z.number().int(),
+    count: z.number().int().min(1),
+    recordsJson: z.string().min(2),
+  }),
+  z.object({
+    storeId: z.string().min(1),
+    receivedAt: z.number().int(),
+    records: z.array(z.record(z.string(), z.unknown())).min(1),
+  }),
+]);
 export type EventsPayload = z.infer<typeof eventsPayload>;
+
+/** A job's batch: its store, how many records, and the records themselves, parsed on first use. */
+export interface JobBatch {
+  storeId: string;
+  count: number;
+  records(): Record<string, unknown>[];
+  /**
+   * Drops the records from the job's data once the rows are prepared: they would otherwise live,
+   * and be copied by every young-generation collection, until the job's group is committed.
+   */
+  release(): void;
+}
 
 /** Same body for the same store → same job: a re-sent batch is enqueued once. */
 export function eventsJobId(storeId: string, body: string): string {
@@ -46,34 +74,70 @@ export const liveMapper: RecordMapper = async function* (rows) {
 
 const isPlainObject = (r: unknown) => r !== null && typeof r === 'object' && !Array.isArray(r);
 
-/** The payload's shape as `eventsPayload` checks it, without zod's per-record cost (the hot path). */
-function isEventsPayload(d: unknown): d is EventsPayload {
+/** True for a well-formed payload's top level (the hot path: no zod). */
+function isPayloadShape(d: unknown): boolean {
   if (!isPlainObject(d)) return false;
-  const { storeId, receivedAt, records } = d as Record<string, unknown>;
-  if (typeof storeId !== 'string' || storeId.length === 0 || !Number.isInteger(receivedAt) || !Array.isArray(records) || records.length === 0) return false;
+  const { storeId, receivedAt, count, recordsJson, records } = d as Record<string, unknown>;
+  if (typeof storeId !== 'string' || storeId.length === 0 || !Number.isInteger(receivedAt)) return false;
+  if (typeof recordsJson === 'string') return Number.isInteger(count) && (count as number) > 0;
+  if (!Array.isArray(records) || records.length === 0) return false;
   for (const r of records) if (!isPlainObject(r)) return false;
   return true;
 }
 
-function parsePayload(job: Job): EventsPayload {
-  // A well-formed payload (every job the API enqueues) is taken as it is; anything else gets
-  // zod's verdict, so a bad job fails with the schema's own message.
-  if (isEventsPayload(job.data)) return job.data;
-  const parsed = eventsPayload.safeParse(job.data);
-  if (!parsed.success) throw new UnrecoverableError(`invalid events job: ${parsed.error.message}`);
-  return parsed.data;
+/**
+ * The job's batch. A well-formed payload (every job the API enqueues) is taken as it is; anything
+ * else gets zod's verdict, so a bad job fails at once with the schema's own message. Records sent
+ * as text that are not an array of `count` objects fail the job the same way when first read.
+ */
+export function jobBatch(job: Job): JobBatch {
+  let data = job.data as EventsPayload;
+  if (!isPayloadShape(data)) {
+    const parsed = eventsPayload.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid events job: ${parsed.error.message}`);
+    data = parsed.data;
+  }
+  if ('records' in data) {
+    const old = data;
+    const count = old.records.length;
+    return { storeId: old.storeId, count, records: () => old.records, release: () => void (old.records = []) };
+  }
+  const json = data;
+  const { recordsJson, count } = json;
+  let records: Record<string, unknown>[] | undefined;
+  return {
+    storeId: json.storeId,
+    count,
+    release() {
+      json.recordsJson = '';
+      records = undefined;
+    },
+    records() {
+      if (records) return records;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(recordsJson);
+      } catch {
+        throw new UnrecoverableError('invalid events job: recordsJson is not valid JSON');
+      }
+      if (!Array.isArray(parsed) || parsed.length !== count || !parsed.every(isPlainObject)) {
+        throw new UnrecoverableError(`invalid events job: recordsJson must be an array of ${count} JSON objects`);
+      }
+      return (records = parsed as Record<string, unknown>[]);
+    },
+  };
 }
 
 /** The batch id of a job's attempt: a retried attempt never mixes its rejects with a failed one's. */
 const batchIdOf = (job: Job) => `${job.id}__${job.attemptsMade + 1}`;
 
 /** Loads one live batch through the general pipeline (any live entity: events, orders, items, payments). */
-export async function runEventsJob(services: Services, job: Job, store?: StoreInfo): Promise<BatchResult> {
-  const p = parsePayload(job);
+export async function runEventsJob(services: Services, job: Job, store?: StoreInfo, p: JobBatch = jobBatch(job)): Promise<BatchResult> {
+  const records = p.records();
   store ??= await ensureStore(services.warehouse, p.storeId, services.config.DEFAULT_TIMEZONE);
   async function* rows(): AsyncIterable<SourceRow> {
     let n = 0;
-    for (const fields of p.records) yield { rowNumber: ++n, fields, raw: JSON.stringify(fields) };
+    for (const fields of records) yield { rowNumber: ++n, fields, raw: JSON.stringify(fields) };
   }
   return runBatch({
     wh: services.warehouse,
@@ -93,7 +157,7 @@ export async function runEventsJob(services: Services, job: Job, store?: StoreIn
 
 interface Waiting {
   job: Job;
-  payload: EventsPayload;
+  payload: JobBatch;
   store: StoreInfo;
   /** Records of the batch. */
   size: number;
@@ -133,17 +197,12 @@ export class EventsBatcher {
 
   /** Loads the job's batch (together with others) and resolves with its result. */
   async process(job: Job): Promise<BatchResult> {
-    const payload = parsePayload(job);
+    const payload = jobBatch(job);
     // Also registers a store seen for the first time.
     const store = await this.store(payload.storeId);
-    const size = payload.records.length;
+    const size = payload.count;
     const prepared = this.takePrepared(job, payload, store);
-    if (prepared) {
-      // The job's records are not needed any more: dropped now, they are garbage at once instead of
-      // surviving every young-generation collection until the group commits (with 64 jobs waiting,
-      // tens of thousands of objects copied again and again).
-      payload.records = [];
-    }
+    if (prepared) payload.release();
     return new Promise<BatchResult>((resolve, reject) => {
       this.waiting.push({ job, payload, store, size, prepared, resolve, reject });
       this.waitingRecords += size;
@@ -186,20 +245,25 @@ export class EventsBatcher {
   }
 
   /** The rows the API of this process prepared for the job when it received the batch (same records, same zone), if any. */
-  private takePrepared(job: Job, payload: EventsPayload, store: StoreInfo): PreparedBatch | undefined {
-    if (!preparedBatches.wanted || !isEventsOnly(payload.records)) return undefined;
+  private takePrepared(job: Job, payload: JobBatch, store: StoreInfo): PreparedBatch | undefined {
+    // The API prepares only events-only batches, under the id of the job it enqueues for them (a
+    // hash of the store and the body), so a batch found under this job's id is this job's records.
+    if (!preparedBatches.wanted) return undefined;
     const ready = preparedBatches.take(job.id!, store.timezone);
-    if (!ready || ready.read !== payload.records.length || ready.batch.storeId !== payload.storeId) return undefined;
+    if (!ready || ready.read !== payload.count || ready.batch.storeId !== payload.storeId) return undefined;
     return { ...ready, batch: { batchId: batchIdOf(job), jobId: job.id!, storeId: payload.storeId } };
   }
 
   /** Validates the events-only batches of a group not prepared yet and builds their rows (the others go through runBatch). */
   private prepareGroup(group: Waiting[]): void {
     for (const w of group) {
-      if (w.prepared || !isEventsOnly(w.payload.records)) continue;
+      if (w.prepared) continue;
       const batch = { batchId: batchIdOf(w.job), jobId: w.job.id!, storeId: w.payload.storeId };
       try {
-        w.prepared = this.loader.prepare({ ...batch, timezone: w.store.timezone, records: w.payload.records });
+        const records = w.payload.records();
+        if (!isEventsOnly(records)) continue;
+        w.prepared = this.loader.prepare({ ...batch, timezone: w.store.timezone, records });
+        w.payload.release();
       } catch (err) {
         w.failed = err;
       }
@@ -256,7 +320,7 @@ export class EventsBatcher {
         continue;
       }
       try {
-        committed(w, await runEventsJob(this.services, w.job, w.store));
+        committed(w, await runEventsJob(this.services, w.job, w.store, w.payload));
       } catch (err) {
         w.reject(err);
       }

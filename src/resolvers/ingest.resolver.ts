@@ -26,7 +26,7 @@ export class IngestResolver {
     const maxBytes = ctx.services.config.EVENTS_MAX_BODY_BYTES;
     if (Buffer.byteLength(body) > maxBytes) throw badUserInput('events', `the batch is over the limit of ${maxBytes} bytes`, { limit: maxBytes });
     try {
-      return await acceptEvents(ctx.services, storeId, events, body);
+      return await acceptEvents(ctx.services, storeId, events, body, body);
     } catch (err) {
       if (err instanceof HttpError && err.status === 413) throw badUserInput('events', err.message, { ...err.details });
       throw err;

@@ -179,6 +179,8 @@ test('the fast path stores exactly what runBatch stores, batch by batch, and wha
       const job = await app.services.queues.events.getJob(answer.jobId);
       if (job?.finishedOn) {
         assert.equal(job.failedReason ?? null, null, 'the job does not fail');
+        // The job carries the body's own text (a JSON array), not the records serialised again.
+        assert.deepEqual([job.data.count, job.data.recordsJson], [records.length, JSON.stringify(records)]);
         viaApi.push(job.returnvalue as BatchResult);
         break;
       }
@@ -228,6 +230,27 @@ test('the fast path stores exactly what runBatch stores, batch by batch, and wha
   }
   assert.deepEqual(viaJob.map(counts), slow.map(counts), 'from a job of another process, per batch: the same counts as runBatch');
   assert.deepEqual(await storedEvents('live-job'), await storedEvents('live-slow'), 'from a job of another process: the same stored events');
+
+  // The same jobs as the API enqueues them (the records as the JSON text of their array), from
+  // another process: parsed by the worker, the same outcome again.
+  const viaText: BatchResult[] = [];
+  for (const [i, records] of batches.entries()) {
+    const data = { storeId: 'live-text', receivedAt: Date.now(), count: records.length, recordsJson: JSON.stringify(records) };
+    const job = await app.services.queues.events.add(EVENTS_JOB, data, { jobId: `live-text-${i}-${Date.now()}` });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const done = await app.services.queues.events.getJob(job.id!);
+      if (done?.finishedOn) {
+        assert.equal(done.failedReason ?? null, null, 'the job does not fail');
+        viaText.push(done.returnvalue as BatchResult);
+        break;
+      }
+      assert.ok(Date.now() < deadline, 'the events job completes');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  assert.deepEqual(viaText.map(counts), slow.map(counts), 'records as text, per batch: the same counts as runBatch');
+  assert.deepEqual(await storedEvents('live-text'), await storedEvents('live-slow'), 'records as text: the same stored events');
 });
 
 test('the events worker micro-batches concurrent POSTs: every batch acknowledged, stored once, reconciled', { timeout: 180_000 }, async () => {
@@ -292,6 +315,11 @@ test('an events job with a malformed payload fails at once with the schema\'s me
     { storeId: 'live-bad', receivedAt: Date.now(), records: [] },
     { storeId: 'live-bad', receivedAt: Date.now(), records: [{ event_type: 'page_view' }, 7] },
     { storeId: '', receivedAt: Date.now(), records: [{ event_type: 'page_view' }] },
+    // Records as text (as the API sends them) that are not what the payload says.
+    { storeId: 'live-bad', receivedAt: Date.now(), count: 1, recordsJson: 'not json' },
+    { storeId: 'live-bad', receivedAt: Date.now(), count: 2, recordsJson: '[{"event_type":"page_view"}]' },
+    { storeId: 'live-bad', receivedAt: Date.now(), count: 1, recordsJson: '[7]' },
+    { storeId: 'live-bad', receivedAt: Date.now(), count: 0, recordsJson: '[]' },
   ];
   for (const [i, data] of bad.entries()) {
     const job = await app.services.queues.events.add(EVENTS_JOB, data, { jobId: `bad-payload-${i}-${Date.now()}`, attempts: 3, backoff: { type: 'fixed', delay: 100 } });
