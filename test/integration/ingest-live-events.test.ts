@@ -210,45 +210,32 @@ test('the fast path stores exactly what runBatch stores, batch by batch, and wha
     'through the API: the same bronze copy',
   );
 
-  // A job enqueued by an API in another process: nothing prepared in this one, so the worker
-  // validates the job's records itself — the same outcome again.
+  // Jobs enqueued by an API in another process: nothing prepared in this one, so the worker
+  // validates the job's records itself — the same outcome again, whether the records come as
+  // objects (earlier versions) or as the JSON text of their array (as the API sends them).
   const { EVENTS_JOB } = await import('../../src/jobs/events.job.js');
-  const viaJob: BatchResult[] = [];
-  for (const [i, records] of batches.entries()) {
-    const job = await app.services.queues.events.add(EVENTS_JOB, { storeId: 'live-job', receivedAt: Date.now(), records }, { jobId: `live-job-${i}-${Date.now()}` });
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const done = await app.services.queues.events.getJob(job.id!);
-      if (done?.finishedOn) {
-        assert.equal(done.failedReason ?? null, null, 'the job does not fail');
-        viaJob.push(done.returnvalue as BatchResult);
-        break;
+  const runJobs = async (store: string, data: (records: Record<string, unknown>[]) => object): Promise<BatchResult[]> => {
+    const results: BatchResult[] = [];
+    for (const [i, records] of batches.entries()) {
+      const job = await app.services.queues.events.add(EVENTS_JOB, { storeId: store, receivedAt: Date.now(), ...data(records) }, { jobId: `${store}-${i}-${Date.now()}` });
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const done = await app.services.queues.events.getJob(job.id!);
+        if (done?.finishedOn) {
+          assert.equal(done.failedReason ?? null, null, 'the job does not fail');
+          results.push(done.returnvalue as BatchResult);
+          break;
+        }
+        assert.ok(Date.now() < deadline, 'the events job completes');
+        await new Promise((r) => setTimeout(r, 50));
       }
-      assert.ok(Date.now() < deadline, 'the events job completes');
-      await new Promise((r) => setTimeout(r, 50));
     }
-  }
+    return results;
+  };
+  const viaJob = await runJobs('live-job', (records) => ({ records }));
   assert.deepEqual(viaJob.map(counts), slow.map(counts), 'from a job of another process, per batch: the same counts as runBatch');
   assert.deepEqual(await storedEvents('live-job'), await storedEvents('live-slow'), 'from a job of another process: the same stored events');
-
-  // The same jobs as the API enqueues them (the records as the JSON text of their array), from
-  // another process: parsed by the worker, the same outcome again.
-  const viaText: BatchResult[] = [];
-  for (const [i, records] of batches.entries()) {
-    const data = { storeId: 'live-text', receivedAt: Date.now(), count: records.length, recordsJson: JSON.stringify(records) };
-    const job = await app.services.queues.events.add(EVENTS_JOB, data, { jobId: `live-text-${i}-${Date.now()}` });
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const done = await app.services.queues.events.getJob(job.id!);
-      if (done?.finishedOn) {
-        assert.equal(done.failedReason ?? null, null, 'the job does not fail');
-        viaText.push(done.returnvalue as BatchResult);
-        break;
-      }
-      assert.ok(Date.now() < deadline, 'the events job completes');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const viaText = await runJobs('live-text', (records) => ({ count: records.length, recordsJson: JSON.stringify(records) }));
   assert.deepEqual(viaText.map(counts), slow.map(counts), 'records as text, per batch: the same counts as runBatch');
   assert.deepEqual(await storedEvents('live-text'), await storedEvents('live-slow'), 'records as text: the same stored events');
 });
