@@ -4,6 +4,7 @@ import type { QueryOptions, Warehouse } from '../warehouse/client.js';
 const LONG: QueryOptions = { maxExecutionTime: 3600 };
 import { daysBetween, dayScope, ordersSql, salesLinesSql, scopeParams, type DayScope } from '../warehouse/sales-lines.js';
 import { storeTimezone } from '../warehouse/store-timezone.js';
+import { fitsOneQuery } from '../warehouse/key-lookup.js';
 
 export interface RebuildRollupsOptions {
   storeId: string;
@@ -60,13 +61,12 @@ export async function rebuildRollups(wh: Warehouse, opts: RebuildRollupsOptions)
   // 1. First purchases of the touched customers; days whose "new" status changes join the scope.
   const extra = new Set<string>();
   const fpParams: Record<string, unknown> = { ...base, ...scopeParams(scope), version: v.toString() };
-  let withHistory = false;
-  if (scope) {
-    withHistory = await anyLost(wh, fpParams);
-    for (const d of await staleFirstPurchaseDays(wh, fpParams, withHistory)) extra.add(d);
+  const sets = scope ? await scopeCustomers(wh, fpParams) : null;
+  if (scope && sets) {
+    for (const d of await staleFirstPurchaseDays(wh, fpParams, sets)) extra.add(d);
     for (const d of await orderDaysOfPayments(wh, base, scope)) extra.add(d);
   }
-  await refreshFirstPurchases(wh, fpParams, scope !== null, withHistory);
+  await refreshFirstPurchases(wh, fpParams, sets);
   if (scope) {
     const missing = [...extra].filter((d) => !scope!.days.includes(d));
     if (missing.length > 0) scope = dayScope([...scope.days, ...missing]);
@@ -169,34 +169,69 @@ const FRESH_FIRST = `
   WHERE store_id = {store:String} AND is_deleted = 0 AND order_kind = 'sale' AND status != 'cancelled' AND customer_id != ''`;
 
 /**
- * Customers whose stored first purchase is on a day of the scope. A subquery, not a list read into
- * the app and bound back: a scope can hold hundreds of thousands of customers, more than a server
- * takes in the URL that carries the parameters (1 MiB).
+ * The scope's customers whose stored first purchase is on one of its days (`stored`), and those of
+ * them who no longer buy in it on or before that day (`lost`: a correction or cancellation; their
+ * first purchase must be looked up in the whole history; null when there are none), each as SQL
+ * that selects their customer_id.
  */
-const STORED_IN_SCOPE = `
-  SELECT customer_id FROM gold_customer_first_purchase FINAL
-  WHERE store_id = {store:String} AND first_date IN {days:Array(Date)}`;
+interface ScopeCustomers {
+  stored: string;
+  lost: string | null;
+}
+
+/** The scope's stored first purchases, with whether each customer lost it (see ScopeCustomers). */
+function storedInScopeSql(): string {
+  return `
+    SELECT s.customer_id AS customer_id, a.first_in_scope = toDate(0) OR a.first_in_scope > s.first_date AS lost
+    FROM (SELECT customer_id, first_date FROM gold_customer_first_purchase FINAL
+          WHERE store_id = {store:String} AND first_date IN {days:Array(Date)}) AS s
+    LEFT JOIN (SELECT customer_id, min(day) AS first_in_scope FROM (${ordersSql(true)})
+               WHERE is_booked AND customer_id != '' GROUP BY customer_id) AS a ON a.customer_id = s.customer_id`;
+}
+
+/**
+ * Reads the scope's customers once and binds them as parameters (`storedInScope`, `history`) when
+ * they fit in one query of this warehouse (always in-process; on a server, whose URL carries the
+ * parameters, up to lookupParamBytes). Otherwise the statements evaluate the same sets in the
+ * engine as subqueries, each time they need them: slower, but a scope can hold hundreds of
+ * thousands of customers, more than a server's 1 MiB of URL.
+ */
+async function scopeCustomers(wh: Warehouse, params: Record<string, unknown>): Promise<ScopeCustomers> {
+  const rows = await wh.query<{ customer_id: string; lost: number }>(storedInScopeSql(), params, LONG);
+  const stored = rows.map((r) => r.customer_id);
+  const history = rows.filter((r) => Number(r.lost) === 1).map((r) => r.customer_id);
+  if (fitsOneQuery(wh, [...stored, ...history])) {
+    params.storedInScope = stored;
+    params.history = history;
+    return { stored: 'SELECT arrayJoin({storedInScope:Array(String)}) AS customer_id', lost: history.length > 0 ? 'SELECT arrayJoin({history:Array(String)})' : null };
+  }
+  return {
+    stored: `SELECT customer_id FROM gold_customer_first_purchase FINAL WHERE store_id = {store:String} AND first_date IN {days:Array(Date)}`,
+    lost: history.length > 0 ? `SELECT customer_id FROM (${storedInScopeSql()}) WHERE lost` : null,
+  };
+}
 
 /**
  * Customers a scope touches: those with orders in it now, and those whose stored first purchase is
- * in it. Read again after refreshFirstPurchases rewrote some of them, it differs only by customers
- * whose row that refresh just wrote (version = the refresh's), which its tombstone step skips anyway.
+ * in it. Evaluated again after refreshFirstPurchases rewrote some of them (when `sets` are
+ * subqueries), it differs only by customers whose row that refresh just wrote (version = the
+ * refresh's), which its tombstone step skips anyway.
  */
-function touchedSql(): string {
+function touchedSql(sets: ScopeCustomers): string {
   return `
     SELECT customer_id FROM (${ordersSql(true)}) WHERE customer_id != ''
     UNION DISTINCT
-    ${STORED_IN_SCOPE}`;
+    ${sets.stored}`;
 }
 
 /**
  * First purchases of the customers a scope touches, without scanning the store's history: the
  * earliest of their purchases in the scope and their stored first purchase when that lies outside
- * the scope (days outside it did not change). Only customers whose stored first purchase is in the
- * scope and who no longer buy there on or before it (lostSql: a correction or cancellation) are
- * looked up in all of the facts. Relies on every changed day being rebuilt (as the pipeline does).
+ * the scope (days outside it did not change). Only the customers who lost their first purchase in
+ * the scope (`sets.lost`) are looked up in all of the facts. Relies on every changed day being
+ * rebuilt (as the pipeline does).
  */
-function freshFirstScopedSql(withHistory: boolean): string {
+function freshFirstScopedSql(sets: ScopeCustomers): string {
   return `
     SELECT customer_id, min(d) AS first_day FROM (
       SELECT customer_id, day AS d FROM (${ordersSql(true)}) WHERE is_booked AND customer_id != ''
@@ -204,39 +239,19 @@ function freshFirstScopedSql(withHistory: boolean): string {
       SELECT customer_id, first_date AS d FROM gold_customer_first_purchase FINAL
       WHERE store_id = {store:String} AND first_date NOT IN {days:Array(Date)}
         AND customer_id IN (SELECT customer_id FROM (${ordersSql(true)}) WHERE customer_id != '')
-      ${withHistory ? `UNION ALL ${FRESH_FIRST} AND customer_id IN (${lostSql()}) GROUP BY customer_id` : ''}
+      ${sets.lost ? `UNION ALL ${FRESH_FIRST} AND customer_id IN (${sets.lost}) GROUP BY customer_id` : ''}
     )
     GROUP BY customer_id`;
 }
 
-/**
- * Customers whose stored first purchase is in the scope and who no longer buy in it on or before
- * that day: their first purchase must be looked up in the whole history. Evaluated in the engine
- * where it is needed (a correction or mass cancellation can make the list long; see STORED_IN_SCOPE).
- */
-function lostSql(): string {
-  return `
-    SELECT s.customer_id FROM (SELECT customer_id, first_date FROM gold_customer_first_purchase FINAL
-                               WHERE store_id = {store:String} AND first_date IN {days:Array(Date)}) AS s
-    LEFT JOIN (SELECT customer_id, min(day) AS first_in_scope FROM (${ordersSql(true)})
-               WHERE is_booked AND customer_id != '' GROUP BY customer_id) AS a ON a.customer_id = s.customer_id
-    WHERE a.first_in_scope = toDate(0) OR a.first_in_scope > s.first_date`;
-}
-
-/** True when some customer of the scope lost its first purchase (only then is the whole history read). */
-async function anyLost(wh: Warehouse, params: Record<string, unknown>): Promise<boolean> {
-  const [row] = await wh.query<{ n: string }>(`SELECT count() AS n FROM (${lostSql()})`, params, LONG);
-  return Number(row?.n ?? 0) > 0;
-}
-
 /** Days (outside or inside the scope) whose new-customer status changes with the scope's data. */
-async function staleFirstPurchaseDays(wh: Warehouse, params: Record<string, unknown>, withHistory: boolean): Promise<string[]> {
+async function staleFirstPurchaseDays(wh: Warehouse, params: Record<string, unknown>, sets: ScopeCustomers): Promise<string[]> {
   const rows = await wh.query<{ ds: string }>(
-    `WITH touched AS (${touchedSql()})
+    `WITH touched AS (${touchedSql(sets)})
      SELECT DISTINCT toString(d) AS ds FROM (
        SELECT t.customer_id, f.first_day AS nf, s.first_date AS sf
        FROM touched AS t
-       LEFT JOIN (${freshFirstScopedSql(withHistory)}) AS f ON f.customer_id = t.customer_id
+       LEFT JOIN (${freshFirstScopedSql(sets)}) AS f ON f.customer_id = t.customer_id
        LEFT JOIN (SELECT customer_id, first_date FROM gold_customer_first_purchase FINAL
                   WHERE store_id = {store:String} AND customer_id IN (SELECT customer_id FROM touched)) AS s ON s.customer_id = t.customer_id
        WHERE nf != sf
@@ -264,8 +279,8 @@ async function orderDaysOfPayments(wh: Warehouse, base: Record<string, unknown>,
 }
 
 /** Rewrites the first purchases of the touched customers (all customers without a scope). */
-async function refreshFirstPurchases(wh: Warehouse, params: Record<string, unknown>, scoped: boolean, withHistory: boolean) {
-  const fresh = scoped ? freshFirstScopedSql(withHistory) : `${FRESH_FIRST} GROUP BY customer_id`;
+async function refreshFirstPurchases(wh: Warehouse, params: Record<string, unknown>, sets: ScopeCustomers | null) {
+  const fresh = sets ? freshFirstScopedSql(sets) : `${FRESH_FIRST} GROUP BY customer_id`;
   await wh.command(
     `INSERT INTO gold_customer_first_purchase (store_id, customer_id, first_date, version, is_deleted)
      SELECT {store:String}, customer_id, first_day, {version:UInt64}, 0 FROM (${fresh})`,
@@ -276,7 +291,7 @@ async function refreshFirstPurchases(wh: Warehouse, params: Record<string, unkno
   await wh.command(
     `INSERT INTO gold_customer_first_purchase (store_id, customer_id, first_date, version, is_deleted)
      SELECT store_id, customer_id, first_date, {version:UInt64}, 1 FROM gold_customer_first_purchase FINAL
-     WHERE store_id = {store:String} AND version < {version:UInt64} ${scoped ? `AND customer_id IN (${touchedSql()})` : ''}`,
+     WHERE store_id = {store:String} AND version < {version:UInt64} ${sets ? `AND customer_id IN (${touchedSql(sets)})` : ''}`,
     params,
     LONG,
   );

@@ -60,6 +60,12 @@ export function lookupParamBytes(wh: Pick<Warehouse, 'engine'>): number {
   return wh.engine === 'server' ? SERVER_PARAM_BYTES : Number.POSITIVE_INFINITY;
 }
 
+/** True when `keys` fit in one query's bound parameters on this warehouse (see lookupParamBytes). */
+export function fitsOneQuery(wh: Pick<Warehouse, 'engine'>, keys: readonly string[]): boolean {
+  const maxBytes = lookupParamBytes(wh);
+  return maxBytes === Number.POSITIVE_INFINITY || keyBatches(keys, maxBytes).length <= 1;
+}
+
 /**
  * Runs a lookup whose SQL filters with {@link IN_KEYS} (the keys bound as `keys`, the other
  * parameters from `params`) over all `keys`, in as few queries as the warehouse takes, and returns

@@ -187,6 +187,16 @@ function serverEngineChecks(target: () => Target) {
     assert.deepEqual(r.days, ['2024-05-01']);
     const k = await kpis(w, { storeId: store, range: { from: '2024-05-01', to: '2024-05-01' } });
     assert.deepEqual([k.orders, k.customers, k.newCustomers], [40_000, 40_000, 40_000]);
+    // One of them buys again on 05-10, then the first order is cancelled: rebuilding 05-01 alone
+    // finds the customer's first purchase on 05-10 in the history, and rebuilds that day too.
+    const first = { store_id: store, customer_id: `customer-${'0'.repeat(31)}`, gross: 10, net: 10, status: 'paid' };
+    await w.insert('fact_orders', [{ ...first, order_id: 'wide-again', created_at: '2024-05-10 10:00:00', updated_at: '2024-05-10 10:00:00', version: 1 }]);
+    await rebuildRollups(w, { storeId: store, from: '2024-05-10', to: '2024-05-10' });
+    await w.insert('fact_orders', [{ ...first, order_id: 'wide-0', status: 'cancelled', created_at: '2024-05-01 10:00:00', updated_at: '2024-05-11 10:00:00', version: 2 }]);
+    const again = await rebuildRollups(w, { storeId: store, from: '2024-05-01', to: '2024-05-01' });
+    assert.deepEqual(again.days, ['2024-05-01', '2024-05-10']);
+    const newOn = async (day: string) => (await kpis(w, { storeId: store, range: { from: day, to: day } })).newCustomers;
+    assert.deepEqual([await newOn('2024-05-01'), await newOn('2024-05-10')], [39_999, 1]);
   });
 
   it('passes per-query settings, and concurrent queries keep their own', async () => {
