@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { keyBatches, lookupParamBytes, SERVER_PARAM_BYTES } from '../../src/warehouse/key-lookup.js';
+import { fitsOneQuery, keyBatches, lookupParamBytes, SERVER_PARAM_BYTES } from '../../src/warehouse/key-lookup.js';
 
 /** Independent: the array parameter's text as ClickHouse's parameter syntax writes it ('…' with backslash escapes). */
 const arrayText = (keys: readonly string[]) =>
@@ -29,4 +29,16 @@ test('a server lookup binds at most 256 KiB of keys (1 MiB of URL when percent-e
   assert.equal(SERVER_PARAM_BYTES * 3 + 64 * 1024 <= 1024 * 1024, true);
   assert.equal(lookupParamBytes({ engine: 'server' }), SERVER_PARAM_BYTES);
   assert.equal(lookupParamBytes({ engine: 'embedded' }), Number.POSITIVE_INFINITY);
+});
+
+test('fitsOneQuery: any keys in-process; on a server, only while their bound array stays within the budget', () => {
+  const keys = Array.from({ length: 10_000 }, () => randomUUID());
+  assert.equal(fitsOneQuery({ engine: 'embedded' }, keys), true);
+  // Independent of keyBatches: the bound array's text measured as ClickHouse writes it.
+  const within = keys.slice(0, Math.floor(SERVER_PARAM_BYTES / Buffer.byteLength(arrayText(keys.slice(0, 1)))) - 1);
+  assert.ok(Buffer.byteLength(arrayText(within)) <= SERVER_PARAM_BYTES);
+  assert.equal(fitsOneQuery({ engine: 'server' }, within), true);
+  assert.ok(Buffer.byteLength(arrayText(keys)) > SERVER_PARAM_BYTES);
+  assert.equal(fitsOneQuery({ engine: 'server' }, keys), false);
+  assert.equal(fitsOneQuery({ engine: 'server' }, []), true);
 });
