@@ -142,15 +142,16 @@ export async function handleImportStatus(services: Services, req: http.IncomingM
   sendJson(res, 200, await describeImportJob(services.queues.ingest, job));
 }
 
-/** Content types of one JSON record per line. */
-const NDJSON_TYPE = /ndjson|jsonl|json-seq/;
-
-/** Splits a JSON or NDJSON body into records; names the line of a bad one. */
-export function parseEventsBody(body: string, contentType: string): Record<string, unknown>[] {
+/**
+ * Splits a JSON or NDJSON body into records; names the line of a bad one. `arrayText` is the body's
+ * text when the body is one JSON array of the records (the text the events job carries as it is).
+ */
+export function parseEventsBody(body: string, contentType: string): { records: Record<string, unknown>[]; arrayText?: string } {
   const text = body.trim();
   if (!text) throw new HttpError(400, 'BAD_USER_INPUT', 'the body is empty: send a JSON object, a JSON array or NDJSON', { argument: 'body' });
-  const isNdjson = NDJSON_TYPE.test(contentType) || (!text.startsWith('[') && text.includes('\n') && !/^\{[\s\S]*\}$/.test(text.replace(/\}\s*\n\s*\{/g, '')));
+  const isNdjson = /ndjson|jsonl|json-seq/.test(contentType) || (!text.startsWith('[') && text.includes('\n') && !/^\{[\s\S]*\}$/.test(text.replace(/\}\s*\n\s*\{/g, '')));
   let values: unknown[];
+  let arrayText: string | undefined;
   if (isNdjson) {
     values = [];
     text.split('\n').forEach((line, i) => {
@@ -170,11 +171,13 @@ export function parseEventsBody(body: string, contentType: string): Record<strin
     }
     const inner = parsed && typeof parsed === 'object' && !Array.isArray(parsed) && Array.isArray((parsed as { events?: unknown }).events) ? (parsed as { events: unknown[] }).events : parsed;
     values = Array.isArray(inner) ? inner : [inner];
+    if (inner === parsed && Array.isArray(parsed)) arrayText = text;
   }
-  return values.map((v, i) => {
+  const records = values.map((v, i) => {
     if (!v || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'BAD_USER_INPUT', `record ${i + 1} is not a JSON object`, { argument: 'body', index: i });
     return v as Record<string, unknown>;
   });
+  return { records, arrayText };
 }
 
 export interface EventsAnswer {
@@ -238,11 +241,7 @@ export async function handleEvents(services: Services, req: http.IncomingMessage
   const storeId = resolveStore(key, url.searchParams.get('store') ?? undefined, services.config.DEFAULT_STORE);
   if (!isValidStoreId(storeId)) throw new HttpError(400, 'BAD_USER_INPUT', `store "${storeId}" is not a valid store id`, { argument: 'store' });
   const body = (await readBody(req, services.config.EVENTS_MAX_BODY_BYTES)).toString('utf8');
-  const contentType = String(req.headers['content-type'] ?? '');
-  const records = parseEventsBody(body, contentType);
-  // A JSON array body (parsed as one, not as NDJSON) is the text of exactly its records.
-  const text = body.trim();
-  const arrayText = text.startsWith('[') && !NDJSON_TYPE.test(contentType) ? text : undefined;
+  const { records, arrayText } = parseEventsBody(body, String(req.headers['content-type'] ?? ''));
   const answer = await acceptEvents(services, storeId, records, body, arrayText);
   sendJson(res, 202, answer);
 }
