@@ -37,6 +37,23 @@ describe('key lookups (embedded engine)', () => {
     assert.deepEqual(found.map((r) => r.event_id).sort(), [...storedIds].sort());
   });
 
+  it('finds keys with any characters: bound as one text, or as an array when a key holds its separator', async () => {
+    const odd = ['', 'tab\there', 'line\nbreak', "quote'd", 'back\\slash', 'zero\u0000byte', 'ünïcødé ✓', ' spaced ', 'comma,key'];
+    const withSeparator = 'unit\u001fseparator';
+    await wh.insert(
+      'dim_product',
+      [...odd, withSeparator].map((id) => ({ store_id: 'odd', product_id: id, updated_at: '2024-05-02 00:00:00', version: 1 })),
+    );
+    const sql = `SELECT DISTINCT product_id FROM dim_product WHERE store_id = {store:String} AND product_id ${IN_KEYS}`;
+    const absent = ['absent', 'line', 'break', 'unit', 'separator'];
+    // No key holds the separator: one text, split back by the engine.
+    const asText = await queryByKeys<{ product_id: string }>(wh, sql, [...odd, ...absent], { store: 'odd' });
+    assert.deepEqual(asText.map((r) => r.product_id).sort(), [...odd].sort());
+    // One key holds it: the keys go as an array, and the split halves of that key match nothing.
+    const asArray = await queryByKeys<{ product_id: string }>(wh, sql, [...odd, withSeparator, ...absent], { store: 'odd' });
+    assert.deepEqual(asArray.map((r) => r.product_id).sort(), [...odd, withSeparator].sort());
+  });
+
   it('refuses SQL that does not filter with IN_KEYS (the keys would not be bound where they are meant)', async () => {
     await assert.rejects(queryByKeys(wh, 'SELECT 1 WHERE 1 IN {keys:Array(String)}', ['a']), /IN_KEYS/);
   });
