@@ -143,32 +143,32 @@ export async function handleImportStatus(services: Services, req: http.IncomingM
 }
 
 /**
- * Splits a JSON or NDJSON body into records; names the line of a bad one. `arrayText` is the body's
- * text when the body is one JSON array of the records (the text the events job carries as it is).
+ * Splits a JSON or NDJSON body into records; names the line of a bad one. NDJSON is read as such
+ * under an NDJSON content type, and under any other when the body is not one JSON value but its
+ * first line is a JSON object (clients often send NDJSON as application/json). `arrayText` is the
+ * body's text when the body is one JSON array of the records (the text the events job carries as
+ * it is).
  */
 export function parseEventsBody(body: string, contentType: string): { records: Record<string, unknown>[]; arrayText?: string } {
   const text = body.trim();
   if (!text) throw new HttpError(400, 'BAD_USER_INPUT', 'the body is empty: send a JSON object, a JSON array or NDJSON', { argument: 'body' });
-  const isNdjson = /ndjson|jsonl|json-seq/.test(contentType) || (!text.startsWith('[') && text.includes('\n') && !/^\{[\s\S]*\}$/.test(text.replace(/\}\s*\n\s*\{/g, '')));
   let values: unknown[];
   let arrayText: string | undefined;
-  if (isNdjson) {
-    values = [];
-    text.split('\n').forEach((line, i) => {
-      if (!line.trim()) return;
-      try {
-        values.push(JSON.parse(line));
-      } catch {
-        throw new HttpError(400, 'BAD_USER_INPUT', `line ${i + 1} is not valid JSON`, { argument: 'body', line: i + 1 });
-      }
-    });
-  } else {
-    let parsed: unknown;
+  const declaredNdjson = /ndjson|jsonl|json-seq/.test(contentType);
+  let parsed: unknown;
+  let asJson: SyntaxError | undefined;
+  if (!declaredNdjson) {
     try {
       parsed = JSON.parse(text);
-    } catch {
-      throw new HttpError(400, 'BAD_USER_INPUT', 'the body is not valid JSON (for one record per line use Content-Type: application/x-ndjson)', { argument: 'body' });
+    } catch (err) {
+      asJson = err as SyntaxError;
     }
+  }
+  if (declaredNdjson || (asJson && isNdjson(text))) {
+    values = ndjsonValues(text);
+  } else if (asJson) {
+    throw new HttpError(400, 'BAD_USER_INPUT', `the body is not valid JSON: ${asJson.message}`, { argument: 'body' });
+  } else {
     const inner = parsed && typeof parsed === 'object' && !Array.isArray(parsed) && Array.isArray((parsed as { events?: unknown }).events) ? (parsed as { events: unknown[] }).events : parsed;
     values = Array.isArray(inner) ? inner : [inner];
     if (inner === parsed && Array.isArray(parsed)) arrayText = text;
@@ -178,6 +178,36 @@ export function parseEventsBody(body: string, contentType: string): { records: R
     return v as Record<string, unknown>;
   });
   return { records, arrayText };
+}
+
+/**
+ * True when a body that is not one JSON value reads as NDJSON sent under a JSON content type: it
+ * has more than one line and its first line is a JSON object on its own. Its later lines are then
+ * parsed as NDJSON (a bad one is named by its number); any other body keeps JSON's own error.
+ */
+function isNdjson(text: string): boolean {
+  const firstBreak = text.indexOf('\n');
+  if (firstBreak < 0) return false;
+  try {
+    const first: unknown = JSON.parse(text.slice(0, firstBreak));
+    return first !== null && typeof first === 'object' && !Array.isArray(first);
+  } catch {
+    return false;
+  }
+}
+
+/** The values of an NDJSON body, one per non-blank line; a line that is not JSON is a 400 naming it. */
+function ndjsonValues(text: string): unknown[] {
+  const values: unknown[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      values.push(JSON.parse(line));
+    } catch (err) {
+      throw new HttpError(400, 'BAD_USER_INPUT', `line ${i + 1} is not valid JSON: ${(err as Error).message}`, { argument: 'body', line: i + 1 });
+    }
+  });
+  return values;
 }
 
 export interface EventsAnswer {

@@ -139,4 +139,15 @@ test('POST /v1/events: auth, scope, store limits, batch limits, per-record rejec
   assert.equal(rows!.n, '1', 'e1 physically stored once');
   const rejects = await sql<{ reason_code: string; field: string }>("SELECT reason_code, field FROM rejected_records WHERE store_id = 'shop-b' ORDER BY row_number");
   assert.deepEqual(rejects, [{ reason_code: 'invalid_enum', field: 'event_type' }, { reason_code: 'invalid_value', field: 'event_time' }]);
+  // NDJSON sent as application/json (what many clients do) is read line by line; a bad line is named.
+  const asJson = await post('/v1/events', [ev('e4'), ev('e5')].map((e) => JSON.stringify(e)).join('\n'), otherStore);
+  assert.equal(asJson.status, 202);
+  assert.equal(((await asJson.json()) as { accepted: number }).accepted, 2);
+  const badLine = await post('/v1/events', `${JSON.stringify(ev('e6'))}\n{"event_id": "e7",`, otherStore);
+  assert.equal(badLine.status, 400);
+  assert.match(((await badLine.json()) as { error: { message: string } }).error.message, /^line 2 is not valid JSON/);
+  await waitFor(async () => {
+    const [n] = await sql<{ n: string }>("SELECT toString(count()) AS n FROM fact_events FINAL WHERE store_id = 'shop-b'");
+    return n!.n === '4' ? n : undefined;
+  });
 });
