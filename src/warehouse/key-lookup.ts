@@ -29,7 +29,7 @@ export const IN_KEYS = 'IN (SELECT arrayJoin({keys:Array(String)}))';
 const KEY_SEPARATOR = '\x1f';
 
 /** {@link IN_KEYS} over the keys bound as one text, joined by {@link KEY_SEPARATOR} (what queryByKeys sends when no key holds it). */
-export const IN_KEY_TEXT = "IN (SELECT arrayJoin(splitByChar('\\x1F', {keys:String})))";
+const IN_KEY_TEXT = "IN (SELECT arrayJoin(splitByChar('\\x1F', {keys:String})))";
 
 /** Bytes of keys one lookup binds on a server (≤ 1 MiB of URL even when every byte is percent-encoded). */
 export const SERVER_PARAM_BYTES = 256 * 1024;
