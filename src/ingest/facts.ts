@@ -18,8 +18,14 @@ export interface FactSpec<E extends Entity> {
   key(r: EntityRecord<E>): string;
   /** UTC ms the row is sorted and partitioned by. */
   time(r: EntityRecord<E>): number | undefined;
-  /** Silver row without store_id, batch_id, version, row_hash. */
+  /** Silver row without store_id, batch_id, version, row_hash (and received_at). */
   row(r: EntityRecord<E>): Record<string, unknown>;
+  /**
+   * The table has a `received_at` column: the load stamps each row with the time its batch was
+   * received (its bronze rows' received_at). Not part of the row or its hash: the same event
+   * received again is the same content.
+   */
+  receivedAt?: boolean;
 }
 
 const t = (ms: number | undefined) => (ms === undefined ? null : toChTime(ms));
@@ -128,6 +134,7 @@ export const EVENT_SPEC: FactSpec<'events'> = {
   keySql: 'event_id',
   daySql: '',
   immutable: true,
+  receivedAt: true,
   key: (r) => r.event_id!,
   time: (r) => r.event_time,
   row: (r) => ({

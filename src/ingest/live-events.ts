@@ -74,7 +74,7 @@ export interface PreparedFact {
   /**
    * Where the start of the row's JSONCompactEachRow line is in the batch's `heads`: `[` + its
    * values as JSON in `EVENT_SPEC.row` key order (see `encodeFactRow`) + `,"<row hash>",`
-   * ({@link FACT_COLUMNS}); the load appends store, batch and version. -1 when a value is undefined.
+   * ({@link FACT_COLUMNS}); the load appends store, batch, version and received_at. -1 when a value is undefined.
    */
   start: number;
   end: number;
@@ -226,8 +226,8 @@ const FACT_INSERT_SETTINGS: ClickHouseSettings = { input_format_parallel_parsing
 /** Columns of a bronze line (`raw_events`), in order. */
 const BRONZE_COLUMNS = ['store_id', 'batch_id', 'source', 'row_number', 'payload', 'received_at', 'retention_days'];
 
-/** Columns of a fact line: the `EVENT_SPEC.row(r)` values, then row_hash, store_id, batch_id, version. */
-const FACT_COLUMNS = [...Object.keys(EVENT_SPEC.row({ event_time: 0, event_type: 'page_view' } as EntityRecord<'events'>)), 'row_hash', 'store_id', 'batch_id', 'version'];
+/** Columns of a fact line: the `EVENT_SPEC.row(r)` values, then row_hash, store_id, batch_id, version, received_at. */
+const FACT_COLUMNS = [...Object.keys(EVENT_SPEC.row({ event_time: 0, event_type: 'page_view' } as EntityRecord<'events'>)), 'row_hash', 'store_id', 'batch_id', 'version', 'received_at'];
 
 /**
  * The decimal text of `startedAt × 1,000,000 + seq` (a row's version) without BigInt: exact for
@@ -408,10 +408,12 @@ export class LiveEventsLoader {
           }
         }
       }
-      // As JSONCompactEachRow lines of { ...row, row_hash, store_id, batch_id, version }; a row with
-      // an undefined value (a blank event_id) has no such line, and then the whole insert goes as
-      // JSONEachRow rows (a missing key is the column's default).
+      // As JSONCompactEachRow lines of { ...row, row_hash, store_id, batch_id, version, received_at }
+      // (received_at: the bronze rows' time); a row with an undefined value (a blank event_id) has
+      // no such line, and then the whole insert goes as JSONEachRow rows (a missing key is the
+      // column's default).
       const tailOf = (w: BatchWork) => JSON.stringify(w.p.batch.storeId) + ',' + JSON.stringify(w.p.batch.batchId) + ',"';
+      const end = '","' + receivedAt + '"]';
       if (inserts.every((i) => i.f.plain === undefined)) {
         const lines = new TextBytes(inserts.length * 300);
         let tail = '';
@@ -419,7 +421,7 @@ export class LiveEventsLoader {
         for (const { w, f, version } of inserts) {
           if (tailFor !== w) [tail, tailFor] = [tailOf(w), w];
           lines.copy(w.p.heads, f.start, f.end);
-          lines.line(tail + version + '"]');
+          lines.line(tail + version + end);
         }
         await this.wh.insertLines('fact_events', { format: 'JSONCompactEachRow', columns: FACT_COLUMNS, bytes: lines.bytes() }, { settings: FACT_INSERT_SETTINGS });
       } else {
@@ -427,8 +429,8 @@ export class LiveEventsLoader {
           'fact_events',
           inserts.map(({ w, f, version }) =>
             f.plain
-              ? { store_id: w.p.batch.storeId, ...f.plain.row, batch_id: w.p.batch.batchId, version, row_hash: f.plain.hash }
-              : Object.fromEntries((JSON.parse(w.p.heads.toString('utf8', f.start, f.end) + tailOf(w) + version + '"]') as unknown[]).map((v, c) => [FACT_COLUMNS[c]!, v])),
+              ? { store_id: w.p.batch.storeId, ...f.plain.row, batch_id: w.p.batch.batchId, version, row_hash: f.plain.hash, received_at: receivedAt }
+              : Object.fromEntries((JSON.parse(w.p.heads.toString('utf8', f.start, f.end) + tailOf(w) + version + end) as unknown[]).map((v, c) => [FACT_COLUMNS[c]!, v])),
           ),
         );
       }

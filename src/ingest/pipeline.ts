@@ -306,6 +306,7 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
       row.batch_id = batchId;
       row.version = item.version.toString();
       row.row_hash = item.hash;
+      if (spec.receivedAt) row.received_at = receivedAt;
       inserts.push(row);
       if (newDay) {
         affectedDays.add(newDay);

@@ -90,6 +90,7 @@ async function rejectsOf(store: string) {
 }
 
 test('the fast path stores exactly what runBatch stores, batch by batch, and what a plain computation expects', { timeout: 180_000 }, async () => {
+  const testStart = Date.now() - 1000;
   const wh = app.services.warehouse;
   const batches = generateBatches();
 
@@ -146,6 +147,23 @@ test('the fast path stores exactly what runBatch stores, batch by batch, and wha
     batches.flatMap((records) => records.map((r) => JSON.stringify(r))),
     'bronze payloads are the records as received',
   );
+  // Every stored event carries when its batch was received: its bronze rows' received_at, on both
+  // paths (it had been left at the column's default, 1970-01-01).
+  for (const store of ['live-fast', 'live-slow']) {
+    const stamps = await sql<{ b: string; fact: string; bronze: string }>(
+      `SELECT f.batch_id AS b, toString(min(f.received_at)) AS fact, toString(any(r.t)) AS bronze
+         FROM fact_events AS f
+         INNER JOIN (SELECT batch_id, min(received_at) AS t, max(received_at) AS t2 FROM raw_events WHERE store_id = {s:String} GROUP BY batch_id HAVING t = t2) AS r ON r.batch_id = f.batch_id
+        WHERE f.store_id = {s:String} GROUP BY f.batch_id HAVING min(f.received_at) = max(f.received_at)`,
+      { s: store },
+    );
+    const withFacts = await sql<{ n: string }>('SELECT toString(uniqExact(batch_id)) AS n FROM fact_events WHERE store_id = {s:String}', { s: store });
+    assert.equal(String(stamps.length), withFacts[0]!.n, `${store}: one received_at per batch, the same on its bronze rows`);
+    for (const r of stamps) {
+      assert.equal(r.fact, r.bronze, `${store} ${r.b}`);
+      assert.ok(Date.parse(r.fact.replace(' ', 'T') + 'Z') >= testStart, `${store} ${r.b}: received during this test, not ${r.fact}`);
+    }
+  }
   const rows = await sql<Record<string, string>>(
     "SELECT batch_id, status, job_id, toString(rows_read = rows_inserted + rows_unchanged + rows_rejected) AS ok FROM ingest_batches FINAL WHERE store_id = 'live-fast' ORDER BY batch_id",
   );
