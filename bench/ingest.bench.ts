@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { parseConfig } from '../src/config/config.js';
 import { createLogger } from '../src/logging/logger.js';
@@ -138,7 +139,6 @@ async function liveEvents(app: RunningApp): Promise<string> {
     let started!: () => void;
     const start = new Promise<void>((r) => (started = r));
     const run: ClientRun = { url: app.url!, key: app.adminKey.key, store, first, count, batchSize, concurrency, rate };
-    const { spawn } = await import('node:child_process');
     const child = spawn(process.execPath, [fileURLToPath(new URL('./event-clients.js', import.meta.url))], {
       env: { ...process.env, EVENT_CLIENTS: JSON.stringify(run) },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -277,7 +277,6 @@ async function uploadFromChild(app: RunningApp, file: string, query: Record<stri
 fetch(process.env.URL, { method: 'POST', headers: { authorization: 'Bearer ' + process.env.KEY, 'content-length': String(fs.statSync(process.env.FILE).size) }, body: fs.createReadStream(process.env.FILE), duplex: 'half' })
   .then(async (r) => { const t = await r.text(); if (r.status !== 202) { console.error(r.status, t); process.exit(1); } process.stdout.write(t); })
   .catch((e) => { console.error(e); process.exit(1); });`;
-  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, URL: url, KEY: app.adminKey.key, FILE: file }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -371,16 +370,35 @@ ${timing}
 const RESULTS_SECTION = 'Ingestion (issue 3)';
 
 function resultsIntro(): string {
-  return `Reproduce: \`npm run bench -- ingest [online-retail] [events] [big-csv]\` (no part = all three; \`BENCH_BIG_CSV_MB\`, \`BENCH_EVENT_BATCHES\`, \`BENCH_EVENT_CLIENTS\` resize them). Each run starts the app in-process (API + workers + embedded chdb engine, Redis child) on a fresh temp DATA_DIR (under \`TMPDIR\`; each subsection names the file system its data was on) and rewrites its subsection below; \`BENCH_ENGINE=server\` (big-csv only) puts the engine in a process of its own behind \`CLICKHOUSE_URL\`. Machine: ${machineLine()}. The 2 cores are shared with whatever else runs; each subsection carries its date.`;
+  return `Reproduce: \`npm run bench -- ingest [online-retail] [events] [big-csv]\` (no part = all three, each in a process of its own; \`BENCH_BIG_CSV_MB\`, \`BENCH_EVENT_BATCHES\`, \`BENCH_EVENT_CLIENTS\` resize them). Each part starts the app in-process (API + workers + embedded chdb engine, Redis child) on a fresh temp DATA_DIR (under \`TMPDIR\`; each subsection names the file system its data was on) and rewrites its subsection below; \`BENCH_ENGINE=server\` (big-csv only) puts the engine in a process of its own behind \`CLICKHOUSE_URL\`. Machine: ${machineLine()}. The 2 cores are shared with whatever else runs; each subsection carries its date.`;
 }
 
+/** The ingest bench's parts, in the order a full run takes them. */
+const INGEST_PARTS = ['online-retail', 'events', 'big-csv'];
+
 export async function runIngestBench(which: string[] = []): Promise<void> {
-  const tmp = tempDir('ecomm-bench-');
   const engine = process.env.BENCH_ENGINE ?? 'embedded';
   if (engine !== 'embedded' && engine !== 'server') throw new Error(`BENCH_ENGINE must be embedded or server, not ${engine}`);
   // The other parts' subsections describe the embedded engine; only big-csv has a server-shape one.
   if (engine === 'server' && which.some((part) => part !== 'big-csv')) throw new Error('BENCH_ENGINE=server runs only the big-csv part');
-  if (engine === 'server') which = ['big-csv'];
+  const parts = engine === 'server' ? ['big-csv'] : which.length === 0 ? INGEST_PARTS : which;
+  const unknown = parts.filter((p) => !INGEST_PARTS.includes(p));
+  if (unknown.length > 0) throw new Error(`unknown ingest part ${unknown.join(', ')}; known: ${INGEST_PARTS.join(', ')}`);
+  if (parts.length > 1) {
+    // One process per part: in one process each part would start where the last one left the
+    // engine and the heap (the big import's memory on top of the events' and the Online Retail
+    // load's), and its numbers would depend on which parts ran before it.
+    for (const part of parts) {
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'ingest', part], { stdio: 'inherit' });
+        child.on('error', reject);
+        child.on('exit', resolve);
+      });
+      if (code !== 0) throw new Error(`the ${part} part failed (exit code ${code})`);
+    }
+    return;
+  }
+  const tmp = tempDir('ecomm-bench-');
   const shim = engine === 'server' ? await spawnShim({ path: path.join(tmp.dir, 'engine') }) : undefined;
   const server = shim ? { CLICKHOUSE_URL: shim.url, CLICKHOUSE_USER: shim.user, CLICKHOUSE_PASSWORD: shim.password } : {};
   const app = await startApp({
@@ -391,7 +409,7 @@ export async function runIngestBench(which: string[] = []): Promise<void> {
     demo: false,
   });
   try {
-    const want = (name: string) => which.length === 0 || which.includes(name);
+    const want = (name: string) => parts.includes(name);
     const write = (sub: string, text: string) => {
       console.log(`### ${sub}\n\n${text}`);
       writeSubsection(RESULTS_SECTION, resultsIntro(), sub, text);

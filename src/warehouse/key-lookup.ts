@@ -97,9 +97,12 @@ export async function queryByKeys<T>(
   // In-process every key goes in one query: no need to measure them (a live-events group's ids).
   const batches = maxBytes === Number.POSITIVE_INFINITY ? [keys] : keyBatches(keys, maxBytes);
   const out: T[] = [];
+  // As one text only where every use of the keys is IN_KEYS (the SQL may use the array elsewhere).
+  const textSql = sql.replaceAll(IN_KEYS, IN_KEY_TEXT);
+  const textFits = !sql.replaceAll(IN_KEYS, '').includes('{keys');
   for (const batch of batches) {
-    const asText = batch.every((k) => !k.includes(KEY_SEPARATOR));
-    const rows = await wh.query<T>(asText ? sql.replaceAll(IN_KEYS, IN_KEY_TEXT) : sql, { ...params, keys: asText ? batch.join(KEY_SEPARATOR) : batch }, opts);
+    const asText = textFits && batch.every((k) => !k.includes(KEY_SEPARATOR));
+    const rows = await wh.query<T>(asText ? textSql : sql, { ...params, keys: asText ? batch.join(KEY_SEPARATOR) : batch }, opts);
     for (const r of rows) out.push(r);
   }
   return out;

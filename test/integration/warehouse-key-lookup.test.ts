@@ -54,6 +54,11 @@ describe('key lookups (embedded engine)', () => {
     assert.deepEqual(asArray.map((r) => r.product_id).sort(), [...odd, withSeparator].sort());
   });
 
+  it('keeps the keys an array when the SQL also uses them outside IN_KEYS', async () => {
+    const rows = await queryByKeys<{ n: string }>(wh, `SELECT toString(length({keys:Array(String)})) AS n WHERE 'b' ${IN_KEYS}`, ['a', 'b', 'c']);
+    assert.deepEqual(rows, [{ n: '3' }]);
+  });
+
   it('refuses SQL that does not filter with IN_KEYS (the keys would not be bound where they are meant)', async () => {
     await assert.rejects(queryByKeys(wh, 'SELECT 1 WHERE 1 IN {keys:Array(String)}', ['a']), /IN_KEYS/);
   });
