@@ -169,6 +169,18 @@ function serverEngineChecks(target: () => Target) {
     assert.deepEqual(found.map((r) => r.product_id).sort(), [...stored].sort());
   });
 
+  it('looks up keys with any characters over HTTP: as one text, or as an array when a key holds its separator', async () => {
+    const w = warehouse();
+    const odd = ['', 'tab\there', 'line\nbreak', "quote'd", 'back\\slash', 'percent%20sign&amp=1', 'ünïcødé ✓', 'unit\u001fseparator'];
+    await w.insert('dim_product', odd.map((id) => ({ store_id: 'lookup-odd', product_id: id, updated_at: '2024-05-02 00:00:00', version: 1 })));
+    const sql = `SELECT DISTINCT product_id FROM dim_product WHERE store_id = {store:String} AND product_id ${IN_KEYS}`;
+    const plain = odd.filter((k) => !k.includes('\u001f'));
+    const asText = await queryByKeys<{ product_id: string }>(w, sql, [...plain, 'absent'], { store: 'lookup-odd' });
+    assert.deepEqual(asText.map((r) => r.product_id).sort(), [...plain].sort());
+    const asArray = await queryByKeys<{ product_id: string }>(w, sql, [...odd, 'absent'], { store: 'lookup-odd' });
+    assert.deepEqual(asArray.map((r) => r.product_id).sort(), [...odd].sort());
+  });
+
   it('rebuilds the rollups of a day with more first-time customers than one URL can list', async () => {
     const w = warehouse();
     const store = 'rollup-wide';
