@@ -9,9 +9,9 @@ import type { Services } from '../app/services.js';
 import { requireScope, resolveStore } from '../auth/authenticate.js';
 import { ENTITIES, entitySchemas, fastEventValidator, validateRecord } from '../ingest/validate/entities.js';
 import { IMPORT_FORMATS, IMPORT_JOB, importJobId, importPayload, type ImportPayload } from '../jobs/import.job.js';
-import { EVENTS_JOB, eventsJobId, liveEntity, LIVE_ENTITIES, type EventsPayload } from '../jobs/events.job.js';
+import { EVENTS_JOB, eventsJobId, liveEntity, type EventsPayload } from '../jobs/events.job.js';
 import { isValidStoreId, storeTimezone } from '../ingest/stores.js';
-import { isEventsOnly, prepareEvents, preparedBatches } from '../ingest/live-events.js';
+import { isEventsOnly, prepareEvents, preparedBatches, unknownEntityMessage } from '../ingest/live-events.js';
 import { parseDelimiter, parseEncodingName, parseMappingSpec } from '../ingest/parsers/index.js';
 import { BodyTooLargeError, HttpError, readBody, sendJson } from './respond.js';
 
@@ -247,7 +247,7 @@ export async function acceptEvents(services: Services, storeId: string, records:
   } else records.forEach((r, index) => {
     const entity = liveEntity(r);
     if (!entity) {
-      rejected.push({ index, field: 'entity', reason: 'invalid_enum', message: `entity "${String(r['entity'])}" is not one of ${LIVE_ENTITIES.join(', ')}` });
+      rejected.push({ index, field: 'entity', reason: 'invalid_enum', message: unknownEntityMessage(r) });
       return;
     }
     const { entity: _e, ...fields } = r;
