@@ -366,6 +366,7 @@ export class LiveEventsLoader {
     const startedAt = Date.now();
     const receivedAt = toChTime(startedAt);
     const work: BatchWork[] = prepared.map((p) => ({ p, inserted: 0, unchanged: p.repeats, days: new Set<number>() }));
+    let bronzeWritten: Promise<void> | undefined;
 
     try {
       // Bronze first: every received record is kept whatever happens next.
@@ -379,7 +380,10 @@ export class LiveEventsLoader {
           bronze.line(bronzeTail);
         }
       }
-      await this.wh.insertLines('raw_events', { format: 'TabSeparated', columns: BRONZE_COLUMNS, bytes: bronze.bytes() }, { settings: INSERT_SETTINGS });
+      // The bronze insert takes no query parameters, so the engine runs it beside the id lookup
+      // (parameterized statements run one at a time); the facts wait for both.
+      bronzeWritten = this.wh.insertLines('raw_events', { format: 'TabSeparated', columns: BRONZE_COLUMNS, bytes: bronze.bytes() }, { settings: INSERT_SETTINGS });
+      bronzeWritten.catch(() => {}); // awaited below; a lookup that fails first must not leave it unhandled
       // The events whose ids are not stored yet, with their versions.
       const inserts: { w: BatchWork; f: PreparedFact; version: string }[] = [];
       for (const store of new Set(work.map((w) => w.p.batch.storeId))) {
@@ -408,6 +412,7 @@ export class LiveEventsLoader {
           }
         }
       }
+      await bronzeWritten;
       // As JSONCompactEachRow lines of { ...row, row_hash, store_id, batch_id, version, received_at }
       // (received_at: the bronze rows' time); a row with an undefined value (a blank event_id) has
       // no such line, and then the whole insert goes as JSONEachRow rows (a missing key is the
@@ -468,6 +473,7 @@ export class LiveEventsLoader {
       }
       await this.writeBatchRows(work, startedAt, 'completed');
     } catch (err) {
+      await bronzeWritten?.catch(() => {}); // settled before the batches are marked failed
       await this.writeBatchRows(work, startedAt, 'failed', (err as Error).message.slice(0, 2000)).catch(() => {});
       throw err;
     }
