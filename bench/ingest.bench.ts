@@ -104,7 +104,7 @@ function threadCpu(): Map<string, { name: string; ticks: number }> {
 }
 
 async function liveEvents(app: RunningApp): Promise<string> {
-  const batches = Number(process.env.BENCH_EVENT_BATCHES ?? 400);
+  const batches = Number(process.env.BENCH_EVENT_BATCHES ?? 2000);
   const batchSize = 500;
   const concurrency = Number(process.env.BENCH_EVENT_CLIENTS ?? 8);
   const store = `bench-events-${Date.now()}`;
