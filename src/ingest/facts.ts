@@ -15,6 +15,12 @@ export interface FactSpec<E extends Entity> {
   daySql: string;
   /** Tables without is_deleted keep the first version of a key (immutable records). */
   immutable: boolean;
+  /**
+   * When the business key includes a day that leads the table's sort key: that day as SQL over
+   * the table (a `Date`) and of a record (days since the epoch, UTC). A lookup of stored keys then
+   * reads only the days of the keys it looks for, not the whole store.
+   */
+  keyDay?: { sql: string; of(r: EntityRecord<E>): number };
   key(r: EntityRecord<E>): string;
   /** UTC ms the row is sorted and partitioned by. */
   time(r: EntityRecord<E>): number | undefined;
@@ -128,14 +134,27 @@ export const INVENTORY_SPEC: FactSpec<'inventory'> = {
   }),
 };
 
+/** UTC day of an instant, as days since the epoch. */
+export const epochDay = (ms: number) => Math.floor(ms / 86_400_000);
+/** A day since the epoch as `YYYY-MM-DD` (a `Date` query parameter). */
+export const isoDay = (day: number) => new Date(day * 86_400_000).toISOString().slice(0, 10);
+
+/**
+ * Events: an event is its id on its UTC day (the day leads fact_events' sort key). A repeat of an
+ * event (the same id on the same day: a retry, a re-sent batch, a re-imported file) is stored
+ * once; the same id on another day is another event. Checking an id against the events of its
+ * own day keeps the idempotency check bounded by a day's events instead of growing with every
+ * event the store has ever received.
+ */
 export const EVENT_SPEC: FactSpec<'events'> = {
   entity: 'events',
   table: 'fact_events',
-  keySql: 'event_id',
+  keySql: "concat(event_id, '|', toString(toUInt32(toDate(event_time))))",
   daySql: '',
   immutable: true,
   receivedAt: true,
-  key: (r) => r.event_id!,
+  keyDay: { sql: 'toDate(event_time)', of: (r) => epochDay(r.event_time) },
+  key: (r) => eventKey(r.event_id!, r.event_time),
   time: (r) => r.event_time,
   row: (r) => ({
     event_id: r.event_id,
@@ -149,6 +168,11 @@ export const EVENT_SPEC: FactSpec<'events'> = {
     properties: r.properties ?? '{}',
   }),
 };
+
+/** An event's business key: its id and its UTC day (see {@link EVENT_SPEC}). */
+export function eventKey(eventId: string, eventTimeMs: number): string {
+  return eventId + '|' + epochDay(eventTimeMs);
+}
 
 export const FACT_SPECS = {
   orders: ORDER_SPEC,

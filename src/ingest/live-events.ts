@@ -5,9 +5,9 @@
  * batch id, bronze rows, rejects, `ingest_batches` row and `read = inserted + unchanged + rejected`.
  *
  * The outcome is the one the batches would have had loaded one after the other with `runBatch`:
- * events are immutable, so across batches the first stored version of an event id wins and later
- * ones are `unchanged`; within a batch a later, different record with the same id replaces an
- * earlier one (as `runBatch` does within a chunk). test/integration/ingest-live-events.test.ts
+ * events are immutable, so across batches the first stored version of an event (its id on its UTC
+ * day, see `EVENT_SPEC`) wins and later ones are `unchanged`; within a batch a later, different
+ * record of the same event replaces an earlier one (as `runBatch` does within a chunk). test/integration/ingest-live-events.test.ts
  * checks both paths agree.
  *
  * Only for batches of events (records without an `entity` or with `entity: "events"`; an unknown
@@ -17,7 +17,7 @@
 import type { ClickHouseSettings } from '@clickhouse/client';
 import type { Warehouse } from '../warehouse/client.js';
 import { derivedEventId, type BatchResult } from './pipeline.js';
-import { EVENT_SPEC, encodeFactRow } from './facts.js';
+import { EVENT_SPEC, encodeFactRow, epochDay, eventKey, isoDay } from './facts.js';
 import { addInferredMembers } from './dimensions.js';
 import { fastEventValidator, toChTime, type EntityRecord, type Validated } from './validate/entities.js';
 import { TextBytes } from '../warehouse/text-bytes.js';
@@ -68,7 +68,10 @@ export interface PreparedReject {
 
 /** An event's fact row, ready to insert. */
 export interface PreparedFact {
+  /** The event's business key: its id and its UTC day (see `EVENT_SPEC`). */
   key: string;
+  /** The event id. */
+  id: string;
   /** UTC epoch ms of the event. */
   time: number;
   /**
@@ -160,16 +163,17 @@ export function prepareEvents(batch: LiveBatch, validate: (fields: Record<string
     const row = EVENT_SPEC.row(rec) as Record<string, unknown>;
     const { hash, values } = encodeFactRow(row);
     // A blank event_id (only whitespace) is no id and no reason to reject: stored as '' (as runBatch does).
-    const key = rec.event_id ?? '';
+    const id = rec.event_id ?? '';
+    const key = eventKey(id, rec.event_time);
     const prev = byKey.get(key);
     if (prev) repeats++; // the identical repeat, or the earlier record a later different one replaces
     if (prev && prev.hash === hash) continue;
     let fact: PreparedFact;
-    if (values === undefined) fact = { key, time: rec.event_time, start: -1, end: -1, plain: { row, hash } };
+    if (values === undefined) fact = { key, id, time: rec.event_time, start: -1, end: -1, plain: { row, hash } };
     else {
       const start = heads.length;
       heads.text('[' + values + ',"' + hash + '",');
-      fact = { key, time: rec.event_time, start, end: heads.length, plain: undefined };
+      fact = { key, id, time: rec.event_time, start, end: heads.length, plain: undefined };
     }
     if (prev) {
       facts[prev.at] = fact;
@@ -205,11 +209,12 @@ export function tsvField(text: string): string {
 const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0', '\b': '\\b', '\f': '\\f' };
 
 /**
- * SETTINGS of the lookup of a group's event ids. `event_id` is the last column of fact_events'
- * sort key, so the primary index cannot narrow the read, and building the index's form of the
- * set (`use_index_for_in_with_subqueries`) cost more than the scan: 25,000 ids against 400,000
- * stored events took 55–60 ms of CPU without it and 100–120 ms with it. One reading thread, as
- * for the import's lookups (LOOKUP_SETTINGS).
+ * SETTINGS of the lookup of a group's event ids. The primary index narrows the read to the days
+ * of the group's events (the day follows store_id in fact_events' sort key); `event_id` is the
+ * last column of the sort key, so within those days every id is read, and building the index's
+ * form of the ids' set (`use_index_for_in_with_subqueries`) cost more than that scan: 25,000 ids
+ * against 400,000 stored events took 55–60 ms of CPU without it and 100–120 ms with it. One
+ * reading thread, as for the import's lookups (LOOKUP_SETTINGS).
  */
 const ID_LOOKUP_SETTINGS = 'SETTINGS max_threads = 1, use_index_for_in_with_subqueries = 0';
 
@@ -388,16 +393,25 @@ export class LiveEventsLoader {
       const inserts: { w: BatchWork; f: PreparedFact; version: string }[] = [];
       for (const store of new Set(work.map((w) => w.p.batch.storeId))) {
         const mine = work.filter((w) => w.p.batch.storeId === store);
-        const keys = [...new Set(mine.flatMap((w) => w.p.facts.map((f) => f.key)))];
+        const ids = new Set<string>();
+        const days = new Set<number>();
+        for (const w of mine) {
+          for (const f of w.p.facts) {
+            ids.add(f.id);
+            days.add(epochDay(f.time));
+          }
+        }
+        // The keys (id and day) already stored: each id is looked for among its day's events only.
         const claimed = new Set<string>();
-        if (keys.length > 0) {
-          const found = await queryByKeys<{ event_id: string }>(
+        if (ids.size > 0) {
+          const found = await queryByKeys<{ event_id: string; day: number }>(
             this.wh,
-            `SELECT DISTINCT event_id FROM fact_events WHERE store_id = {store:String} AND event_id ${IN_KEYS} ${ID_LOOKUP_SETTINGS}`,
-            keys,
-            { store },
+            `SELECT DISTINCT event_id, toUInt32(toDate(event_time)) AS day FROM fact_events
+              WHERE store_id = {store:String} AND toDate(event_time) IN {days:Array(Date)} AND event_id ${IN_KEYS} ${ID_LOOKUP_SETTINGS}`,
+            [...ids],
+            { store, days: [...days].map(isoDay) },
           );
-          for (const r of found) claimed.add(r.event_id);
+          for (const r of found) claimed.add(r.event_id + '|' + r.day);
         }
         for (const w of mine) {
           for (const f of w.p.facts) {

@@ -4,7 +4,7 @@ import { IN_KEYS, queryByKeys } from '../warehouse/key-lookup.js';
 import type { SourceRow } from './parsers/source-row.js';
 import { entitySchemas, fastEventValidator, fastOrderItemValidator, rowHash, toChTime, validateRecord, type Entity, type EntityRecord, type FieldProblem, type Validated } from './validate/entities.js';
 import type { RejectReason } from './validate/values.js';
-import { FACT_SPECS, factHash, type FactEntity, type FactSpec } from './facts.js';
+import { FACT_SPECS, factHash, isoDay, type FactEntity, type FactSpec } from './facts.js';
 import { upsertCustomers, upsertProducts, addInferredMembers } from './dimensions.js';
 
 /** A record produced from the source rows, for one entity. */
@@ -260,14 +260,16 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
     // tombstone. Tables without is_deleted (events) hold immutable rows.
     const day = spec.daySql || "''";
     const live = spec.immutable ? '' : 'HAVING argMax(is_deleted, version) = 0';
+    // A key that includes its day is looked for among that day's rows only (see FactSpec.keyDay).
+    const keyDays = spec.keyDay ? [...new Set([...byKey.values()].map((item) => spec.keyDay!.of(item.v.rec)))].map(isoDay) : [];
     const rows = await queryByKeys<{ k: string; h: string; v: string; d: string }>(
       wh,
       `SELECT ${spec.keySql} AS k, ${day} AS d, toString(argMax(row_hash, version)) AS h, toString(max(version)) AS v
          FROM ${spec.table}
-        WHERE store_id = {store:String} AND ${spec.keySql} ${IN_KEYS}
+        WHERE store_id = {store:String} ${spec.keyDay ? `AND ${spec.keyDay.sql} IN {days:Array(Date)}` : ''} AND ${spec.keySql} ${IN_KEYS}
         GROUP BY k, d ${live} ${LOOKUP_SETTINGS}`,
       keys,
-      { store: storeId },
+      spec.keyDay ? { store: storeId, days: keyDays } : { store: storeId },
     );
     for (const r of rows) existing.set(r.k, { hash: r.h, version: BigInt(r.v), day: r.d });
     const inserts: Record<string, unknown>[] = [];

@@ -159,7 +159,9 @@ test('each check fails on data built to break it, with the right numbers and sam
   expectCheck('fact_orders', 'not_empty:currency', 'PASS', 0, bad.orders.length, []);
   const noMethod = bad.payments.filter((p) => p.method === '').map((p) => p.payment_id);
   expectCheck('fact_payments', 'not_empty:method', 'FAIL', noMethod.length, bad.payments.length, noMethod);
-  expectCheck('fact_events', 'not_empty:session_id', 'FAIL', 1, bad.events.length, ['e5']);
+  // An event is its id on its UTC day: samples name both.
+  const e5 = bad.events.find((e) => e.event_id === 'e5')!;
+  expectCheck('fact_events', 'not_empty:session_id', 'FAIL', 1, bad.events.length, [`e5|${new Date(e5.at).toISOString().slice(0, 10)}`]);
 
   const counts = new Map<string, number>();
   for (const o of bad.orders) counts.set(o.order_id, (counts.get(o.order_id) ?? 0) + 1);

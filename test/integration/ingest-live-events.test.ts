@@ -76,7 +76,7 @@ const counts = (r: BatchResult) => ({ read: r.read, inserted: r.inserted, unchan
 async function storedEvents(store: string) {
   return sql<Record<string, string>>(
     `SELECT event_id, toString(event_time) AS t, session_id, customer_id, event_type, product_id, channel, properties, toString(row_hash) AS h
-       FROM fact_events FINAL WHERE store_id = {s:String} ORDER BY event_id`,
+       FROM fact_events FINAL WHERE store_id = {s:String} ORDER BY event_id, t`,
     { s: store },
   );
 }
@@ -113,21 +113,22 @@ test('the fast path stores exactly what runBatch stores, batch by batch, and wha
   assert.deepEqual(await rejectsOf('live-fast'), await rejectsOf('live-slow'), 'the same rejects, row by row');
   for (const r of fast) assert.equal(r.read, r.inserted + r.unchanged + r.rejected);
 
-  // Independent: the valid events' distinct ids (computed here without the pipeline).
+  // Independent: the valid events' distinct keys (computed here without the pipeline). An event
+  // is its id on its UTC day: the same id on two days is two events, on the same day one.
   const validIds = new Set<string>();
   let readTotal = 0;
   for (const batch of batches) {
     for (const ev of batch) {
       readTotal++;
       const ok = ev['entity'] !== 'teleports' && ev['event_time'] !== 'soon' && ev['event_type'] !== 'teleport' && ev['properties'] !== 'not json';
-      if (ok) validIds.add(String(ev['event_id'] ?? 'derived:' + JSON.stringify(ev)));
+      if (ok) validIds.add(ev['event_id'] === undefined ? 'derived:' + JSON.stringify(ev) : `${String(ev['event_id'])}|${String(ev['event_time']).slice(0, 10)}`);
     }
   }
   const stored = await storedEvents('live-fast');
   assert.equal(stored.length, validIds.size);
   assert.equal(fast.reduce((a, r) => a + r.inserted, 0), validIds.size, 'each distinct valid event inserted exactly once');
   assert.equal(fast.reduce((a, r) => a + r.read, 0), readTotal);
-  const [physical] = await sql<{ n: string; d: string }>("SELECT toString(count()) AS n, toString(uniqExact(event_id)) AS d FROM fact_events WHERE store_id = 'live-fast'");
+  const [physical] = await sql<{ n: string; d: string }>("SELECT toString(count()) AS n, toString(uniqExact(event_id, toDate(event_time))) AS d FROM fact_events WHERE store_id = 'live-fast'");
   assert.equal(physical!.n, physical!.d, 'no event physically stored twice');
 
   // Bookkeeping: bronze rows and a reconciled ingest_batches row per batch.
@@ -344,4 +345,62 @@ test('an events job with a malformed payload fails at once with the schema\'s me
   }
   const [n] = await sql<{ n: string }>("SELECT toString(count()) AS n FROM raw_events WHERE store_id = 'live-bad'");
   assert.equal(n!.n, '0', 'nothing of them is stored');
+});
+
+test('an event is its id on its UTC day: a repeat on that day is unchanged, the id on another day is another event, and the check reads only the batch\'s days', { timeout: 120_000 }, async () => {
+  const wh = app.services.warehouse;
+  const DAYS = 60;
+  const PER_DAY = 1000;
+  const dayOf = (d: number) => `2024-03-01T00:00:00Z`.replace('01T', `${String(1 + (d % 28)).padStart(2, '0')}T`).replace('-03-', d < 28 ? '-03-' : d < 56 ? '-04-' : '-05-');
+  const at = (d: number, i: number) => new Date(Date.parse(dayOf(d)) + i * 60_000).toISOString();
+  const ev = (id: string, time: string) => ({ event_id: id, event_time: time, session_id: 's', event_type: 'page_view' });
+  // 60 days of 1,000 events: d<day>-<i>.
+  const history = Array.from({ length: DAYS }, (_, d) => Array.from({ length: PER_DAY }, (_, i) => ev(`d${d}-${i}`, at(d, i))));
+  for (const [store, load] of [
+    ['days-fast', (batches: Record<string, unknown>[][], tag: string, w = wh) => new LiveEventsLoader(w, { retentionDays: 30 }).load(batches.map((records, i) => ({ batchId: `${tag}-${i}`, jobId: `${tag}-${i}`, storeId: 'days-fast', timezone: 'UTC', records })))],
+    [
+      'days-slow',
+      async (batches: Record<string, unknown>[][], tag: string, w = wh) => {
+        const out: BatchResult[] = [];
+        for (const [i, records] of batches.entries()) {
+          out.push(await runBatch({ wh: w, storeId: 'days-slow', batchId: `${tag}-${i}`, source: 'events', entity: 'events', format: 'json', timezone: 'UTC', retentionDays: 30, rows: rowsOf(records), mapper: liveMapper, chunkSize: 10_000 }));
+        }
+        return out;
+      },
+    ],
+  ] as const) {
+    await load([history.flat()], 'history');
+    // The id lookups of the next load may read at most 3 granules (8,192 rows each): the 1,000
+    // events of day 30 fit in 1–2, the store holds 60,000. A read of the whole store throws.
+    const bounded = {
+      ...wh,
+      query: <T>(q: string, params?: Record<string, unknown>, opts?: Parameters<typeof wh.query>[2]) =>
+        wh.query<T>(/FROM fact_events/.test(q) && /IN_KEY|arrayJoin|\{keys:/.test(q) ? q.replace(/SETTINGS /, "SETTINGS max_rows_to_read = 24576, read_overflow_mode = 'throw', ") : q, params, opts),
+    } as typeof wh;
+    const day30 = history[30]!;
+    const next = [
+      ...day30.slice(0, 100), // repeats: same id, same day
+      ev('d0-5', at(30, 5)), // an id of day 0, on day 30: another event
+      ev('new-1', at(30, 7)),
+    ];
+    const [result] = (await load([next], 'next', bounded)) as BatchResult[];
+    assert.deepEqual({ read: result!.read, inserted: result!.inserted, unchanged: result!.unchanged, rejected: result!.rejected }, { read: 102, inserted: 2, unchanged: 100, rejected: 0 }, store);
+    const rows = await sql<{ id: string; days: string[] }>(
+      `SELECT event_id AS id, arraySort(groupArray(toString(toDate(event_time)))) AS days FROM fact_events FINAL
+        WHERE store_id = {s:String} AND event_id IN ('d0-5', 'new-1', 'd30-0') GROUP BY id ORDER BY id`,
+      { s: store },
+    );
+    assert.deepEqual(rows, [
+      { id: 'd0-5', days: [dayOf(0).slice(0, 10), dayOf(30).slice(0, 10)] },
+      { id: 'd30-0', days: [dayOf(30).slice(0, 10)] },
+      { id: 'new-1', days: [dayOf(30).slice(0, 10)] },
+    ]);
+    const [n] = await sql<{ n: string }>('SELECT toString(count()) AS n FROM fact_events WHERE store_id = {s:String}', { s: store });
+    assert.equal(n!.n, String(DAYS * PER_DAY + 2), `${store}: each event stored once`);
+    // The same guard proves the check would have thrown on a whole-store read.
+    await assert.rejects(
+      bounded.query(`SELECT count() FROM fact_events WHERE store_id = {s:String} AND event_id IN (SELECT arrayJoin({keys:Array(String)})) SETTINGS max_threads = 1`, { s: store, keys: ['x'] }),
+      /max_rows_to_read|Limit for rows|TOO_MANY_ROWS/i,
+    );
+  }
 });
