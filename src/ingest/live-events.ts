@@ -7,8 +7,8 @@
  * The outcome is the one the batches would have had loaded one after the other with `runBatch`:
  * events are immutable, so across batches the first stored version of an event (its id on its UTC
  * day, see `EVENT_SPEC`) wins and later ones are `unchanged`; within a batch a later, different
- * record of the same event replaces an earlier one (as `runBatch` does within a chunk). test/integration/ingest-live-events.test.ts
- * checks both paths agree.
+ * record of the same event replaces an earlier one (as `runBatch` does within a chunk).
+ * test/integration/ingest-live-events.test.ts checks both paths agree.
  *
  * Only for batches of events (records without an `entity` or with `entity: "events"`; an unknown
  * entity is rejected as `runBatch`'s live mapper does); batches carrying orders, items or payments
