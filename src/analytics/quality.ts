@@ -151,14 +151,14 @@ const TABLES: TableSpec[] = [
     table: 'fact_events',
     where: '1',
     // An event is its id on its UTC day (the ingest's idempotency key, see EVENT_SPEC).
-    key: "concat(event_id, '|', toString(toDate(event_time)))",
+    key: "concat(event_id, '|', toString(toDate32(event_time)))",
     fields: [
       { name: 'event_id', empty: blank('event_id'), level: REQUIRED },
       { name: 'event_type', empty: blank('event_type'), level: REQUIRED },
       { name: 'session_id', empty: blank('session_id'), level: EXPECTED },
     ],
     freshness: 'max(event_time)',
-    unique: "concat(event_id, '|', toString(toDate(event_time)))",
+    unique: "concat(event_id, '|', toString(toDate32(event_time)))",
   },
   {
     table: 'fact_inventory_snapshots',

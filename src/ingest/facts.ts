@@ -16,11 +16,13 @@ export interface FactSpec<E extends Entity> {
   /** Tables without is_deleted keep the first version of a key (immutable records). */
   immutable: boolean;
   /**
-   * When the business key includes a day that leads the table's sort key: that day as SQL over
-   * the table (a `Date`) and of a record (days since the epoch, UTC). A lookup of stored keys then
-   * reads only the days of the keys it looks for, not the whole store.
+   * When the business key includes a day that leads the table's sort key: that day as the sort
+   * key's SQL over the table (a `Date`), the last day that SQL gives exactly (a `Date` ends at
+   * 2149-06-06; later instants wrap around), and the day of a record (days since the epoch, UTC).
+   * A lookup of stored keys then reads only the days of the keys it looks for, not the whole store
+   * (the whole store when a key's day is past `maxDay`).
    */
-  keyDay?: { sql: string; of(r: EntityRecord<E>): number };
+  keyDay?: { sql: string; maxDay: number; of(r: EntityRecord<E>): number };
   key(r: EntityRecord<E>): string;
   /** UTC ms the row is sorted and partitioned by. */
   time(r: EntityRecord<E>): number | undefined;
@@ -138,6 +140,10 @@ export const INVENTORY_SPEC: FactSpec<'inventory'> = {
 export const epochDay = (ms: number) => Math.floor(ms / 86_400_000);
 /** A day since the epoch as `YYYY-MM-DD` (a `Date` query parameter). */
 export const isoDay = (day: number) => new Date(day * 86_400_000).toISOString().slice(0, 10);
+/** The last day a ClickHouse `Date` holds (2149-06-06): `toDate` of a later instant wraps around. */
+export const DATE_MAX_DAY = 65_535;
+/** An event's UTC day as days since the epoch, in SQL: exact for every accepted time (to 2299). */
+export const EVENT_DAY_SQL = 'toInt32(toDate32(event_time))';
 
 /**
  * Events: an event is its id on its UTC day (the day leads fact_events' sort key). A repeat of an
@@ -149,11 +155,11 @@ export const isoDay = (day: number) => new Date(day * 86_400_000).toISOString().
 export const EVENT_SPEC: FactSpec<'events'> = {
   entity: 'events',
   table: 'fact_events',
-  keySql: "concat(event_id, '|', toString(toUInt32(toDate(event_time))))",
+  keySql: `concat(event_id, '|', toString(${EVENT_DAY_SQL}))`,
   daySql: '',
   immutable: true,
   receivedAt: true,
-  keyDay: { sql: 'toDate(event_time)', of: (r) => epochDay(r.event_time) },
+  keyDay: { sql: 'toDate(event_time)', maxDay: DATE_MAX_DAY, of: (r) => epochDay(r.event_time) },
   key: (r) => eventKey(r.event_id!, r.event_time),
   time: (r) => r.event_time,
   row: (r) => ({

@@ -17,7 +17,7 @@
 import type { ClickHouseSettings } from '@clickhouse/client';
 import type { Warehouse } from '../warehouse/client.js';
 import { derivedEventId, type BatchResult } from './pipeline.js';
-import { EVENT_SPEC, encodeFactRow, epochDay, eventKey, isoDay } from './facts.js';
+import { DATE_MAX_DAY, EVENT_DAY_SQL, EVENT_SPEC, encodeFactRow, epochDay, eventKey, isoDay } from './facts.js';
 import { addInferredMembers } from './dimensions.js';
 import { fastEventValidator, toChTime, type EntityRecord, type Validated } from './validate/entities.js';
 import { TextBytes } from '../warehouse/text-bytes.js';
@@ -401,15 +401,17 @@ export class LiveEventsLoader {
             days.add(epochDay(f.time));
           }
         }
-        // The keys (id and day) already stored: each id is looked for among its day's events only.
+        // The keys (id and day) already stored: each id is looked for among its days' events only
+        // (among all of the store's, for a group with a day past what the sort key's Date holds).
         const claimed = new Set<string>();
         if (ids.size > 0) {
+          const byDay = [...days].every((d) => d <= DATE_MAX_DAY);
           const found = await queryByKeys<{ event_id: string; day: number }>(
             this.wh,
-            `SELECT DISTINCT event_id, toUInt32(toDate(event_time)) AS day FROM fact_events
-              WHERE store_id = {store:String} AND toDate(event_time) IN {days:Array(Date)} AND event_id ${IN_KEYS} ${ID_LOOKUP_SETTINGS}`,
+            `SELECT DISTINCT event_id, ${EVENT_DAY_SQL} AS day FROM fact_events
+              WHERE store_id = {store:String} ${byDay ? 'AND toDate(event_time) IN {days:Array(Date)}' : ''} AND event_id ${IN_KEYS} ${ID_LOOKUP_SETTINGS}`,
             [...ids],
-            { store, days: [...days].map(isoDay) },
+            byDay ? { store, days: [...days].map(isoDay) } : { store },
           );
           for (const r of found) claimed.add(r.event_id + '|' + r.day);
         }

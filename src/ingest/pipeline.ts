@@ -261,15 +261,16 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
     const day = spec.daySql || "''";
     const live = spec.immutable ? '' : 'HAVING argMax(is_deleted, version) = 0';
     // A key that includes its day is looked for among that day's rows only (see FactSpec.keyDay).
-    const keyDays = spec.keyDay ? [...new Set([...byKey.values()].map((item) => spec.keyDay!.of(item.v.rec)))].map(isoDay) : [];
+    const dayNumbers = spec.keyDay ? [...new Set([...byKey.values()].map((item) => spec.keyDay!.of(item.v.rec)))] : [];
+    const byDay = spec.keyDay !== undefined && dayNumbers.every((d) => d <= spec.keyDay!.maxDay);
     const rows = await queryByKeys<{ k: string; h: string; v: string; d: string }>(
       wh,
       `SELECT ${spec.keySql} AS k, ${day} AS d, toString(argMax(row_hash, version)) AS h, toString(max(version)) AS v
          FROM ${spec.table}
-        WHERE store_id = {store:String} ${spec.keyDay ? `AND ${spec.keyDay.sql} IN {days:Array(Date)}` : ''} AND ${spec.keySql} ${IN_KEYS}
+        WHERE store_id = {store:String} ${byDay ? `AND ${spec.keyDay!.sql} IN {days:Array(Date)}` : ''} AND ${spec.keySql} ${IN_KEYS}
         GROUP BY k, d ${live} ${LOOKUP_SETTINGS}`,
       keys,
-      spec.keyDay ? { store: storeId, days: keyDays } : { store: storeId },
+      byDay ? { store: storeId, days: dayNumbers.map(isoDay) } : { store: storeId },
     );
     for (const r of rows) existing.set(r.k, { hash: r.h, version: BigInt(r.v), day: r.d });
     const inserts: Record<string, unknown>[] = [];

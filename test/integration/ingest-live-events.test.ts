@@ -397,6 +397,13 @@ test('an event is its id on its UTC day: a repeat on that day is unchanged, the 
     ]);
     const [n] = await sql<{ n: string }>('SELECT toString(count()) AS n FROM fact_events WHERE store_id = {s:String}', { s: store });
     assert.equal(n!.n, String(DAYS * PER_DAY + 2), `${store}: each event stored once`);
+    // Days past what a ClickHouse Date holds (2149-06-06; toDate of a later instant wraps around,
+    // the validator accepts times to 2200): a repeat is still found (the check reads the whole
+    // store for such a group), and the same id on another such day is still another event.
+    const far = [ev('far-1', '2190-03-01T10:00:00Z'), ev('far-2', '2149-06-06T10:00:00Z'), ev('far-3', '2200-12-31T23:59:59Z')];
+    const [first] = (await load([far], 'far')) as BatchResult[];
+    const [again] = (await load([[...far, ev('far-1', '2190-03-02T10:00:00Z')]], 'far-again')) as BatchResult[];
+    assert.deepEqual([first!.inserted, first!.unchanged, again!.inserted, again!.unchanged], [3, 0, 1, 3], `${store}: far days`);
     // The same guard proves the check would have thrown on a whole-store read.
     await assert.rejects(
       bounded.query(`SELECT count() FROM fact_events WHERE store_id = {s:String} AND event_id IN (SELECT arrayJoin({keys:Array(String)})) SETTINGS max_threads = 1`, { s: store, keys: ['x'] }),
