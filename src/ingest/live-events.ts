@@ -16,7 +16,7 @@
  */
 import type { ClickHouseSettings } from '@clickhouse/client';
 import type { Warehouse } from '../warehouse/client.js';
-import { derivedEventId, type BatchResult } from './pipeline.js';
+import { derivedEventId, hasEventId, type BatchResult } from './pipeline.js';
 import { DATE_MAX_DAY, EVENT_DAY_SQL, EVENT_SPEC, encodeFactRow, epochDay, eventKey, isoDay } from './facts.js';
 import { addInferredMembers } from './dimensions.js';
 import { fastEventValidator, toChTime, type EntityRecord, type Validated } from './validate/entities.js';
@@ -151,7 +151,7 @@ export function prepareEvents(batch: LiveBatch, validate: (fields: Record<string
       const { entity: _e, ...rest } = record;
       fields = rest;
     }
-    const withId = fields['event_id'] ? fields : { ...fields, event_id: derivedEventId(fields) };
+    const withId = hasEventId(fields) ? fields : { ...fields, event_id: derivedEventId(fields) };
     const result = validate(withId);
     if (!result.ok) {
       rejects.push({ rowNumber, field: result.problems[0]!.field, reason: result.problems[0]!.reason, message: result.problems.map((x) => x.message).join('; '), raw });
@@ -162,7 +162,7 @@ export function prepareEvents(batch: LiveBatch, validate: (fields: Record<string
     if (rec.product_id) products.add(rec.product_id);
     const row = EVENT_SPEC.row(rec) as Record<string, unknown>;
     const { hash, values } = encodeFactRow(row);
-    // A blank event_id (only whitespace) is no id and no reason to reject: stored as '' (as runBatch does).
+    // Every valid event has an id here (a blank one was replaced by one from its content above).
     const id = rec.event_id ?? '';
     const key = eventKey(id, rec.event_time);
     const prev = byKey.get(key);

@@ -126,6 +126,15 @@ export function plainMapper(entity: Entity): RecordMapper {
 }
 
 /** Deterministic id of an event without one: a hash of its content, so a re-send is stored once. */
+/**
+ * True when a record carries an event id. A blank one (only whitespace) is none: such events get
+ * their id from their content like events without one, instead of all sharing the id ''.
+ */
+export function hasEventId(fields: Record<string, unknown>): boolean {
+  const v = fields['event_id'];
+  return typeof v === 'string' ? v.trim() !== '' : Boolean(v);
+}
+
 export function derivedEventId(fields: Record<string, unknown>): string {
   const sorted = Object.entries(fields).sort(([a], [b]) => a.localeCompare(b));
   return 'h_' + createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 32);
@@ -386,7 +395,7 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
         reject({ ...it.reject, entity: opts.entity, primary: true });
         continue;
       }
-      const fields = it.entity === 'events' && !it.fields['event_id'] ? { ...it.fields, event_id: derivedEventId(it.fields) } : it.fields;
+      const fields = it.entity === 'events' && !hasEventId(it.fields) ? { ...it.fields, event_id: derivedEventId(it.fields) } : it.fields;
       const result = validate(it.entity, fields);
       if (!result.ok) {
         const first = result.problems[0] as FieldProblem;

@@ -52,7 +52,7 @@ function generateBatches(): Record<string, unknown>[][] {
         properties: n % 13 === 0 ? 'not json' : n % 11 === 0 ? { n: n % 150, note: 'a "quoted" \\ back\\slash\nline\ttab ünï 😀 \u0001' } : { n: n % 150 },
       };
       if (n % 17 === 0) delete ev['event_id']; // derived id from the content
-      if (n === 41) ev['event_id'] = '  '; // a blank id: no id, not a reason to reject
+      if (n === 41) ev['event_id'] = '  '; // a blank id: none, the event gets one from its content
       if (n % 23 === 0) ev['event_time'] = 'soon';
       if (n % 29 === 0) ev['entity'] = 'teleports';
       if (n % 31 === 0) ev['entity'] = 'events';
@@ -121,7 +121,8 @@ test('the fast path stores exactly what runBatch stores, batch by batch, and wha
     for (const ev of batch) {
       readTotal++;
       const ok = ev['entity'] !== 'teleports' && ev['event_time'] !== 'soon' && ev['event_type'] !== 'teleport' && ev['properties'] !== 'not json';
-      if (ok) validIds.add(ev['event_id'] === undefined ? 'derived:' + JSON.stringify(ev) : `${String(ev['event_id'])}|${String(ev['event_time']).slice(0, 10)}`);
+      const blank = ev['event_id'] === undefined || String(ev['event_id']).trim() === '';
+      if (ok) validIds.add(blank ? 'derived:' + JSON.stringify(ev) : `${String(ev['event_id'])}|${String(ev['event_time']).slice(0, 10)}`);
     }
   }
   const stored = await storedEvents('live-fast');
@@ -404,6 +405,12 @@ test('an event is its id on its UTC day: a repeat on that day is unchanged, the 
     const [first] = (await load([far], 'far')) as BatchResult[];
     const [again] = (await load([[...far, ev('far-1', '2190-03-02T10:00:00Z')]], 'far-again')) as BatchResult[];
     assert.deepEqual([first!.inserted, first!.unchanged, again!.inserted, again!.unchanged], [3, 0, 1, 3], `${store}: far days`);
+    // Blank ids are none: two different events with a blank id are two events, each with an id
+    // from its content (they had all shared the id '', and all but one were dropped as repeats).
+    const [blanks] = (await load([[ev('  ', at(31, 1)), ev(' ', at(31, 2)), ev('  ', at(31, 1))]], 'blank')) as BatchResult[];
+    assert.deepEqual([blanks!.inserted, blanks!.unchanged], [2, 1], `${store}: blank ids`);
+    const [noId] = await sql<{ n: string }>("SELECT toString(count()) AS n FROM fact_events WHERE store_id = {s:String} AND trimBoth(event_id) = ''", { s: store });
+    assert.equal(noId!.n, '0', `${store}: no event stored without an id`);
     // The same guard proves the check would have thrown on a whole-store read.
     await assert.rejects(
       bounded.query(`SELECT count() FROM fact_events WHERE store_id = {s:String} AND event_id IN (SELECT arrayJoin({keys:Array(String)})) SETTINGS max_threads = 1`, { s: store, keys: ['x'] }),
