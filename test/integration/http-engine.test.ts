@@ -262,7 +262,7 @@ function serverEngineChecks(target: () => Target) {
     assert.deepEqual([slow.read, slow.inserted, slow.unchanged, slow.rejected], [4, 2, 1, 1]);
     const stored = (store: string) =>
       w.query<Record<string, string>>(
-        `SELECT event_id, toString(event_time) AS t, event_type, session_id, product_id, properties, toString(row_hash) AS h FROM fact_events FINAL WHERE store_id = {s:String} ORDER BY event_id`,
+        `SELECT event_id, toString(event_time) AS t, event_type, session_id, product_id, properties, toString(row_hash) AS h FROM fact_events FINAL WHERE store_id = {s:String} ORDER BY event_id, t`,
         { s: store },
       );
     assert.deepEqual(await stored('ev-http-fast'), await stored('ev-http-slow'));
@@ -270,6 +270,17 @@ function serverEngineChecks(target: () => Target) {
     const expected = records.map((r, i) => ({ row: String(i + 1), payload: JSON.stringify(r) }));
     assert.deepEqual(await bronze('ev-http-fast'), expected);
     assert.deepEqual(await bronze('ev-http-slow'), expected);
+    // Again, with one id on another day: over HTTP too, each id is found among its day's events
+    // (the days bound as Array(Date)), and the id on another day is another event.
+    const again = [records[0]!, records[1]!, { event_id: 'h1', event_time: '2024-06-02T10:00:00Z', event_type: 'page_view' }];
+    const [fast2] = await loader.load([{ batchId: 'http-fast-2', jobId: 'http-fast-2', storeId: 'ev-http-fast', timezone: 'UTC', records: again }]);
+    async function* againRows() {
+      let n = 0;
+      for (const fields of again) yield { rowNumber: ++n, fields, raw: JSON.stringify(fields) };
+    }
+    const slow2 = await runBatch({ wh: w, storeId: 'ev-http-slow', batchId: 'http-slow-2', source: 'events', entity: 'events', format: 'json', timezone: 'UTC', retentionDays: 30, rows: againRows(), mapper: liveMapper });
+    assert.deepEqual([fast2!.inserted, fast2!.unchanged, slow2.inserted, slow2.unchanged], [1, 2, 1, 2]);
+    assert.deepEqual(await stored('ev-http-fast'), await stored('ev-http-slow'));
   });
 
   it('surfaces ClickHouse errors with their code', async () => {
