@@ -141,9 +141,9 @@ export const epochDay = (ms: number) => Math.floor(ms / 86_400_000);
 /** A day since the epoch as `YYYY-MM-DD` (a `Date` query parameter). */
 export const isoDay = (day: number) => new Date(day * 86_400_000).toISOString().slice(0, 10);
 /** The last day a ClickHouse `Date` holds (2149-06-06): `toDate` of a later instant wraps around. */
-export const DATE_MAX_DAY = 65_535;
+const DATE_MAX_DAY = 65_535;
 /** An event's UTC day as days since the epoch, in SQL: exact for every accepted time (to 2299). */
-export const EVENT_DAY_SQL = 'toInt32(toDate32(event_time))';
+const EVENT_DAY_SQL = 'toInt32(toDate32(event_time))';
 
 /**
  * Events: an event is its id on its UTC day (the day leads fact_events' sort key). A repeat of an
@@ -174,6 +174,19 @@ export const EVENT_SPEC: FactSpec<'events'> = {
     properties: r.properties ?? '{}',
   }),
 };
+
+/**
+ * The condition (`AND …`, with its `days` parameter) that keeps a lookup of `spec`'s stored keys to
+ * the keys' days (`keyDay.of` of their records); none when the spec has no key day or a day is
+ * past what the sort key's day holds (the lookup then reads the whole store).
+ */
+export function keyDayFilter<E extends Entity>(spec: FactSpec<E>, days: Iterable<number>): { sql: string; params: Record<string, unknown> } {
+  const keyDay = spec.keyDay;
+  if (!keyDay) return { sql: '', params: {} };
+  const distinct = new Set(days);
+  for (const d of distinct) if (d > keyDay.maxDay) return { sql: '', params: {} };
+  return { sql: `AND ${keyDay.sql} IN {days:Array(Date)}`, params: { days: [...distinct].map(isoDay) } };
+}
 
 /** An event's business key: its id and its UTC day (see {@link EVENT_SPEC}). */
 export function eventKey(eventId: string, eventTimeMs: number): string {

@@ -17,7 +17,7 @@
 import type { ClickHouseSettings } from '@clickhouse/client';
 import type { Warehouse } from '../warehouse/client.js';
 import { derivedEventId, hasEventId, type BatchResult } from './pipeline.js';
-import { DATE_MAX_DAY, EVENT_DAY_SQL, EVENT_SPEC, encodeFactRow, epochDay, eventKey, isoDay } from './facts.js';
+import { EVENT_SPEC, encodeFactRow, epochDay, eventKey, keyDayFilter } from './facts.js';
 import { addInferredMembers } from './dimensions.js';
 import { fastEventValidator, toChTime, type EntityRecord, type Validated } from './validate/entities.js';
 import { TextBytes } from '../warehouse/text-bytes.js';
@@ -394,26 +394,26 @@ export class LiveEventsLoader {
       for (const store of new Set(work.map((w) => w.p.batch.storeId))) {
         const mine = work.filter((w) => w.p.batch.storeId === store);
         const ids = new Set<string>();
-        const days = new Set<number>();
+        const days: number[] = [];
         for (const w of mine) {
           for (const f of w.p.facts) {
             ids.add(f.id);
-            days.add(epochDay(f.time));
+            days.push(epochDay(f.time));
           }
         }
-        // The keys (id and day) already stored: each id is looked for among its days' events only
-        // (among all of the store's, for a group with a day past what the sort key's Date holds).
+        // The keys (id and day, EVENT_SPEC's) already stored: each id is looked for among its days'
+        // events only (see keyDayFilter).
         const claimed = new Set<string>();
         if (ids.size > 0) {
-          const byDay = [...days].every((d) => d <= DATE_MAX_DAY);
-          const found = await queryByKeys<{ event_id: string; day: number }>(
+          const byDay = keyDayFilter(EVENT_SPEC, days);
+          const found = await queryByKeys<{ k: string }>(
             this.wh,
-            `SELECT DISTINCT event_id, ${EVENT_DAY_SQL} AS day FROM fact_events
-              WHERE store_id = {store:String} ${byDay ? 'AND toDate(event_time) IN {days:Array(Date)}' : ''} AND event_id ${IN_KEYS} ${ID_LOOKUP_SETTINGS}`,
+            `SELECT DISTINCT ${EVENT_SPEC.keySql} AS k FROM fact_events
+              WHERE store_id = {store:String} ${byDay.sql} AND event_id ${IN_KEYS} ${ID_LOOKUP_SETTINGS}`,
             [...ids],
-            byDay ? { store, days: [...days].map(isoDay) } : { store },
+            { store, ...byDay.params },
           );
-          for (const r of found) claimed.add(r.event_id + '|' + r.day);
+          for (const r of found) claimed.add(r.k);
         }
         for (const w of mine) {
           for (const f of w.p.facts) {
@@ -430,9 +430,10 @@ export class LiveEventsLoader {
       }
       await bronzeWritten;
       // As JSONCompactEachRow lines of { ...row, row_hash, store_id, batch_id, version, received_at }
-      // (received_at: the bronze rows' time); a row with an undefined value (a blank event_id) has
-      // no such line, and then the whole insert goes as JSONEachRow rows (a missing key is the
-      // column's default).
+      // (received_at: the bronze rows' time); a row with an undefined value (none today: a blank
+      // event_id now gets an id from its content; kept for rows `EVENT_SPEC.row` may leave
+      // undefined) has no such line, and then the whole insert goes as JSONEachRow rows (a
+      // missing key is the column's default).
       const tailOf = (w: BatchWork) => JSON.stringify(w.p.batch.storeId) + ',' + JSON.stringify(w.p.batch.batchId) + ',"';
       const end = '","' + receivedAt + '"]';
       if (inserts.every((i) => i.f.plain === undefined)) {

@@ -4,7 +4,7 @@ import { IN_KEYS, queryByKeys } from '../warehouse/key-lookup.js';
 import type { SourceRow } from './parsers/source-row.js';
 import { entitySchemas, fastEventValidator, fastOrderItemValidator, rowHash, toChTime, validateRecord, type Entity, type EntityRecord, type FieldProblem, type Validated } from './validate/entities.js';
 import type { RejectReason } from './validate/values.js';
-import { FACT_SPECS, factHash, isoDay, type FactEntity, type FactSpec } from './facts.js';
+import { FACT_SPECS, factHash, keyDayFilter, type FactEntity, type FactSpec } from './facts.js';
 import { upsertCustomers, upsertProducts, addInferredMembers } from './dimensions.js';
 
 /** A record produced from the source rows, for one entity. */
@@ -125,7 +125,6 @@ export function plainMapper(entity: Entity): RecordMapper {
   };
 }
 
-/** Deterministic id of an event without one: a hash of its content, so a re-send is stored once. */
 /**
  * True when a record carries an event id. A blank one (only whitespace) is none: such events get
  * their id from their content like events without one, instead of all sharing the id ''.
@@ -135,6 +134,7 @@ export function hasEventId(fields: Record<string, unknown>): boolean {
   return typeof v === 'string' ? v.trim() !== '' : Boolean(v);
 }
 
+/** Deterministic id of an event without one: a hash of its content, so a re-send is stored once. */
 export function derivedEventId(fields: Record<string, unknown>): string {
   const sorted = Object.entries(fields).sort(([a], [b]) => a.localeCompare(b));
   return 'h_' + createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 32);
@@ -270,16 +270,15 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
     const day = spec.daySql || "''";
     const live = spec.immutable ? '' : 'HAVING argMax(is_deleted, version) = 0';
     // A key that includes its day is looked for among that day's rows only (see FactSpec.keyDay).
-    const dayNumbers = spec.keyDay ? [...new Set([...byKey.values()].map((item) => spec.keyDay!.of(item.v.rec)))] : [];
-    const byDay = spec.keyDay !== undefined && dayNumbers.every((d) => d <= spec.keyDay!.maxDay);
+    const days = keyDayFilter(spec, spec.keyDay ? [...byKey.values()].map((item) => spec.keyDay!.of(item.v.rec)) : []);
     const rows = await queryByKeys<{ k: string; h: string; v: string; d: string }>(
       wh,
       `SELECT ${spec.keySql} AS k, ${day} AS d, toString(argMax(row_hash, version)) AS h, toString(max(version)) AS v
          FROM ${spec.table}
-        WHERE store_id = {store:String} ${byDay ? `AND ${spec.keyDay!.sql} IN {days:Array(Date)}` : ''} AND ${spec.keySql} ${IN_KEYS}
+        WHERE store_id = {store:String} ${days.sql} AND ${spec.keySql} ${IN_KEYS}
         GROUP BY k, d ${live} ${LOOKUP_SETTINGS}`,
       keys,
-      byDay ? { store: storeId, days: dayNumbers.map(isoDay) } : { store: storeId },
+      { store: storeId, ...days.params },
     );
     for (const r of rows) existing.set(r.k, { hash: r.h, version: BigInt(r.v), day: r.d });
     const inserts: Record<string, unknown>[] = [];
