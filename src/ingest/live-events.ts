@@ -20,7 +20,7 @@ import { derivedEventId, hasEventId, type BatchResult } from './pipeline.js';
 import { EVENT_SPEC, encodeFactRow, epochDay, eventKey, keyDayFilter } from './facts.js';
 import { addInferredMembers } from './dimensions.js';
 import { fastEventValidator, toChTime, type EntityRecord, type Validated } from './validate/entities.js';
-import { TextBytes } from '../warehouse/text-bytes.js';
+import { TextBytes, tsvField } from '../warehouse/text-bytes.js';
 import { IN_KEYS, queryByKeys } from '../warehouse/key-lookup.js';
 
 /** Entities a live batch may carry in a record's `entity` field (default: events). */
@@ -197,16 +197,6 @@ export function prepareEvents(batch: LiveBatch, validate: (fields: Record<string
   };
 }
 
-/**
- * A text as a TabSeparated field. JSON text (a bronze payload) holds no tab, newline or other
- * control character (JSON.stringify escapes them), so only its backslashes need escaping; anything
- * else is escaped in full.
- */
-export function tsvField(text: string): string {
-  if (!/[\\\x00-\x1f]/.test(text)) return text;
-  return text.replace(/[\\\x00-\x1f]/g, (c) => TSV_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
-const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0', '\b': '\\b', '\f': '\\f' };
 
 /**
  * SETTINGS of the lookup of a group's event ids. The primary index narrows the read to the days

@@ -48,3 +48,13 @@ export class TextBytes {
     return this.buf.subarray(0, this.n);
   }
 }
+
+/**
+ * A text as a TabSeparated field: backslashes and control characters escaped (as the engine's
+ * TabSeparated reader unescapes them). Text without any (JSON text, most values) is returned as it is.
+ */
+export function tsvField(text: string): string {
+  if (!/[\\\x00-\x1f]/.test(text)) return text;
+  return text.replace(/[\\\x00-\x1f]/g, (c) => TSV_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0', '\b': '\\b', '\f': '\\f' };
