@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { LOOKUP_SETTINGS, type Warehouse } from '../warehouse/client.js';
 import { IN_KEYS, queryByKeys } from '../warehouse/key-lookup.js';
 import type { SourceRow } from './parsers/source-row.js';
-import { entitySchemas, fastEventValidator, fastOrderItemValidator, rowHash, toChTime, validateRecord, type Entity, type EntityRecord, type FieldProblem, type Validated } from './validate/entities.js';
+import { entitySchemas, fastEventValidator, fastOrderItemValidator, fastOrderValidator, fastPaymentValidator, rowHash, toChTime, validateRecord, type Entity, type EntityRecord, type FieldProblem, type Validated } from './validate/entities.js';
 import type { RejectReason } from './validate/values.js';
-import { FACT_SPECS, factHash, keyDayFilter, type FactEntity, type FactSpec } from './facts.js';
+import { FACT_SPECS, encodeFactRow, keyDayFilter, type FactEntity, type FactSpec } from './facts.js';
+import { TextBytes, tsvField } from '../warehouse/text-bytes.js';
 import { upsertCustomers, upsertProducts, addInferredMembers } from './dimensions.js';
 
 /** A record produced from the source rows, for one entity. */
@@ -140,6 +141,9 @@ export function derivedEventId(fields: Record<string, unknown>): string {
   return 'h_' + createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 32);
 }
 
+/** Columns of a bronze line (`raw_<entity>`), in order. */
+const BRONZE_COLUMNS = ['store_id', 'batch_id', 'source', 'row_number', 'payload', 'received_at', 'retention_days'];
+
 /** Bound of the in-batch order cache (a plain orders file can hold millions). */
 const KNOWN_ORDERS_LIMIT = 50_000;
 
@@ -170,11 +174,15 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
   const { wh, storeId, batchId } = opts;
   const chunkSize = opts.chunkSize ?? 10_000;
   const schemas = entitySchemas(opts.timezone);
-  // The high-volume entities use validators with exactly the zod schemas' rules, without zod's cost.
-  const fastItems = fastOrderItemValidator(opts.timezone);
-  const fastEvents = fastEventValidator(opts.timezone);
+  // Orders, items, payments and events use validators with exactly the zod schemas' rules, without zod's cost.
+  const fast: Partial<Record<Entity, (fields: Record<string, unknown>) => Validated<EntityRecord<Entity>>>> = {
+    orders: fastOrderValidator(opts.timezone),
+    order_items: fastOrderItemValidator(opts.timezone),
+    payments: fastPaymentValidator(opts.timezone),
+    events: fastEventValidator(opts.timezone),
+  };
   const validate = (entity: Entity, fields: Record<string, unknown>): Validated<EntityRecord<Entity>> =>
-    entity === 'order_items' ? fastItems(fields) : entity === 'events' ? fastEvents(fields) : validateRecord(schemas, entity, fields);
+    fast[entity]?.(fields) ?? validateRecord(schemas, entity, fields);
   const startedAt = Date.now();
   let versionSeq = 0n;
   const versionBase = BigInt(startedAt) * 1_000_000n;
@@ -199,20 +207,26 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
     writeBatchLog(wh, { storeId, batchId, source: opts.source, entity: opts.entity, format: opts.format, contentHash: opts.contentHash, jobId: opts.jobId, startedAt }, counts, status, error);
   await writeBatchRow('running');
 
-  // Bronze: every source row as received, before anything else looks at it.
-  let bronze: Record<string, unknown>[] = [];
-  const flushBronze = async () => {
-    if (bronze.length === 0) return;
-    const rows = bronze;
-    bronze = [];
-    await wh.insert(`raw_${opts.entity}`, rows);
-  };
+  // Bronze: every source row as received, before anything else looks at it. Kept as TabSeparated
+  // lines (off the V8 heap) until the chunk's bronze insert.
   const receivedAt = toChTime(startedAt);
+  const bronzeHead = tsvField(storeId) + '\t' + tsvField(batchId) + '\t' + tsvField(opts.source) + '\t';
+  const bronzeTail = '\t' + receivedAt + '\t' + opts.retentionDays;
+  let bronze = new TextBytes(64 * 1024);
+  let bronzeRows = 0;
+  const flushBronze = async () => {
+    if (bronzeRows === 0) return;
+    const bytes = bronze.bytes();
+    bronze = new TextBytes(bytes.length * 1.25);
+    bronzeRows = 0;
+    await wh.insertLines(`raw_${opts.entity}`, { format: 'TabSeparated', columns: BRONZE_COLUMNS, bytes });
+  };
   async function* tee(rows: AsyncIterable<SourceRow>): AsyncIterable<SourceRow> {
     for await (const r of rows) {
       opts.signal?.throwIfAborted();
       counts.read++;
-      bronze.push({ store_id: storeId, batch_id: batchId, source: opts.source, row_number: r.rowNumber, payload: r.raw, received_at: receivedAt, retention_days: opts.retentionDays });
+      bronze.line(bronzeHead + r.rowNumber + '\t' + tsvField(r.raw) + bronzeTail);
+      bronzeRows++;
       yield r;
     }
   }
@@ -248,10 +262,10 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
   async function writeFacts<E extends FactEntity>(spec: FactSpec<E>, valid: Valid<E>[]) {
     if (valid.length === 0) return;
     // Later duplicates of a key within the chunk: identical → unchanged; different → the later wins.
-    const byKey = new Map<string, { v: Valid<E>; row: Record<string, unknown>; hash: string; version: bigint; dups: Valid<E>[] | undefined }>();
+    const byKey = new Map<string, { v: Valid<E>; row: Record<string, unknown>; hash: string; values: string | undefined; version: bigint; dups: Valid<E>[] | undefined }>();
     for (const v of valid) {
       const row = spec.row(v.rec);
-      const hash = factHash(row);
+      const { hash, values } = encodeFactRow(row);
       const updated = (v.rec as { updated_at?: number }).updated_at;
       const version = updated !== undefined ? BigInt(updated) * 1_000_000n + BigInt(v.incoming.rowNumber % 1_000_000) : nextVersion();
       const key = spec.key(v.rec);
@@ -260,7 +274,7 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
         (prev.dups ??= []).push(v);
         continue;
       }
-      byKey.set(key, { v, row, hash, version, dups: prev ? [...(prev.dups ?? []), prev.v] : undefined });
+      byKey.set(key, { v, row, hash, values, version, dups: prev ? [...(prev.dups ?? []), prev.v] : undefined });
     }
     const keys = [...byKey.keys()];
     const existing = new Map<string, { hash: string; version: bigint; day: string }>();
@@ -281,6 +295,13 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
       { store: storeId, ...days.params },
     );
     for (const r of rows) existing.set(r.k, { hash: r.h, version: BigInt(r.v), day: r.d });
+    // The rows to write as JSONCompactEachRow lines: each row's values as encodeFactRow serialized
+    // them for its hash, then store_id, batch_id, version, row_hash (and received_at). Rows with an
+    // undefined value, and tombstones, go as objects (JSONEachRow: a missing key is the default).
+    const lines = new TextBytes(byKey.size * 256);
+    let columns: string[] | undefined;
+    const tail = ',' + JSON.stringify(storeId) + ',' + JSON.stringify(batchId) + ',"';
+    const end = spec.receivedAt ? '","' + receivedAt + '"]' : '"]';
     const inserts: Record<string, unknown>[] = [];
     const countOne = (v: Valid<E>, outcome: 'inserted' | 'unchanged') => {
       if (v.incoming.primary) counts[outcome]++;
@@ -311,19 +332,33 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
         affectedDays.add(old.day);
         affectedTables.add(spec.table);
       }
-      // The row object is not needed after hashing: it becomes the insert (JSONEachRow is by name).
-      const row = item.row;
-      row.store_id = storeId;
-      row.batch_id = batchId;
-      row.version = item.version.toString();
-      row.row_hash = item.hash;
-      if (spec.receivedAt) row.received_at = receivedAt;
-      inserts.push(row);
+      if (item.values !== undefined) {
+        columns ??= [...Object.keys(item.row), 'store_id', 'batch_id', 'version', 'row_hash', ...(spec.receivedAt ? ['received_at'] : [])];
+        lines.line('[' + item.values + tail + item.version.toString() + '","' + item.hash + end);
+      } else {
+        // The row object is not needed after hashing: it becomes the insert (JSONEachRow is by name).
+        const row = item.row;
+        row.store_id = storeId;
+        row.batch_id = batchId;
+        row.version = item.version.toString();
+        row.row_hash = item.hash;
+        if (spec.receivedAt) row.received_at = receivedAt;
+        inserts.push(row);
+      }
       if (newDay) {
         affectedDays.add(newDay);
         affectedTables.add(spec.table);
       }
       countOne(item.v, 'inserted');
+    }
+    if (columns && inserts.length > 0) {
+      // Tombstones (rare) are written in the same insert as the rows that replace them.
+      const text = lines.bytes().toString('utf8');
+      for (const line of text.split('\n')) {
+        if (line) inserts.push(Object.fromEntries((JSON.parse(line) as unknown[]).map((v, i) => [columns![i]!, v])));
+      }
+    } else if (columns) {
+      await wh.insertLines(spec.table, { format: 'JSONCompactEachRow', columns, bytes: lines.bytes() });
     }
     await wh.insert(spec.table, inserts);
   }

@@ -1,12 +1,12 @@
 /**
- * The live-events hot path validates with `fastEventValidator`; the zod schema in entitySchemas is
- * the schema of record. Both must give the same answer — the same cleaned value, or the same
+ * The live-events hot path validates with `fastEventValidator`, file imports orders, items and
+ * payments with their fast validators; the zod schemas in entitySchemas are the schemas of record. Both must give the same answer — the same cleaned value, or the same
  * problems (field, reason, message, in order) — for every input. Checked on a generated set that
  * mixes valid, blank, missing, mistyped and out-of-range values in every field.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { entitySchemas, fastEventValidator, fastOrderItemValidator, rowHash, validateRecord } from '../../src/ingest/validate/entities.js';
+import { entitySchemas, fastEventValidator, fastOrderItemValidator, fastOrderValidator, fastPaymentValidator, rowHash, validateRecord, type Entity, type Validated } from '../../src/ingest/validate/entities.js';
 import { encodeFactRow, factHash } from '../../src/ingest/facts.js';
 import { mulberry32 as rng } from '../support/random.js';
 
@@ -114,6 +114,81 @@ test('fastOrderItemValidator agrees with the zod order_items schema on 8,000 gen
     else bad++;
   }
   assert.ok(ok > 100 && bad > 100, `ok ${ok}, bad ${bad}`);
+});
+
+/**
+ * Generated records of an entity: each field absent (5 %), its first (valid) candidate (70 %) or any
+ * candidate, so valid records, every kind of bad field and combinations of them all occur.
+ */
+function agreeOn(entity: Entity, fast: (f: Record<string, unknown>) => Validated<unknown>, tz: string, candidates: Record<string, unknown[]>, n: number, seed: number) {
+  const schemas = entitySchemas(tz);
+  const r = rng(seed);
+  const outcomes = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const fields: Record<string, unknown> = {};
+    for (const [k, values] of Object.entries(candidates)) {
+      const p = r();
+      if (p < 0.05) continue;
+      fields[k] = p < 0.75 ? values[0] : values[Math.floor(r() * values.length)];
+    }
+    const expected = validateRecord(schemas, entity, fields);
+    assert.deepEqual(norm(fast(fields)), norm(expected), `input ${JSON.stringify(fields)}`);
+    const outcome = expected.ok ? 'ok' : expected.problems.map((p) => p.reason).join('+');
+    outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+  }
+  return outcomes;
+}
+
+const ORDER_CANDIDATES: Record<string, unknown[]> = {
+  order_id: ['o1', ' o2 ', 17, '', null, 'z'.repeat(201)],
+  order_kind: ['sale', 'REFUND', 'refund', 'gift', '', null],
+  customer_id: ['c1', '', null, 12345, 'c'.repeat(201)],
+  status: ['paid', 'Canceled', 'complete', 'fulfilled', 'lost', '', null, 3],
+  created_at: ['2024-03-01 10:00', '2024-03-01T10:00:00Z', '3/1/2024 10:00', 'someday', '', null, 1709287200],
+  shipped_at: ['2024-03-02 10:00', '2024-02-28 10:00', 'x', '', null],
+  delivered_at: ['2024-03-03 10:00', '2024-03-01 09:00', '', null, 'soon'],
+  returned_at: ['', '2024-03-04 10:00', '2024-03-02 09:00', null, 'never'],
+  channel: ['Web', '', null, 5],
+  country: ['GB', 'united kingdom', 'de', 'Atlantis', '', null],
+  currency: ['GBP', 'eur', 'XXXX', '', null],
+  gross: ['10.50', '-4', 7, 'n/a', '', null, '1e3', '12345678901234567890.1'],
+  discount: ['0', '1.5', '-0.5', '', null, 'x'],
+  shipping: ['4.99', '-1', '', null],
+  tax: ['1.1', 'tax', '', null],
+  net: ['9', '-2', 'x', '', null],
+  refunded: ['', '3', '-3', null],
+  updated_at: ['2024-03-05', 'tomorrow', '', null],
+};
+
+const PAYMENT_CANDIDATES: Record<string, unknown[]> = {
+  payment_id: ['p1', ' p2 ', 9, '', null, 'q'.repeat(201)],
+  order_id: ['o1', '', null, 'z'.repeat(201)],
+  method: ['card', 'credit_card', 'PayPal', 'giftcard', 'barter', '', null],
+  amount: ['10.50', 3, '0', '-1', 'x', '', null],
+  currency: ['GBP', 'usd', 'XXXX', '', null],
+  status: ['captured', 'paid', 'Declined', 'stolen', '', null],
+  installments: ['', 1, '12', 0, 121, '1.5', 'x', null],
+  paid_at: ['2024-03-01 10:00', 'never', '', null, 1709287200123],
+  updated_at: ['2024-03-05', 'tomorrow', '', null],
+};
+
+test('fastOrderValidator agrees with the zod orders schema (fields, then its business rules) on 12,000 generated orders', () => {
+  for (const tz of ['UTC', 'America/Sao_Paulo']) {
+    const outcomes = agreeOn('orders', fastOrderValidator(tz), tz, ORDER_CANDIDATES, 6_000, tz.length * 31);
+    // Valid orders, bad fields and each business rule all occur.
+    for (const reason of ['ok', 'business_rule', 'out_of_range', 'invalid_value', 'missing_field', 'invalid_enum']) {
+      const n = [...outcomes].filter(([k]) => k === reason || k.split('+').includes(reason)).reduce((a, [, c]) => a + c, 0);
+      assert.ok(n > 20, `${tz}: ${reason} occurred ${n} times (${JSON.stringify([...outcomes])})`);
+    }
+  }
+});
+
+test('fastPaymentValidator agrees with the zod payments schema on 6,000 generated payments', () => {
+  const outcomes = agreeOn('payments', fastPaymentValidator('Europe/London'), 'Europe/London', PAYMENT_CANDIDATES, 6_000, 977);
+  for (const reason of ['ok', 'out_of_range', 'invalid_value', 'missing_field', 'invalid_enum']) {
+    const n = [...outcomes].filter(([k]) => k === reason || k.split('+').includes(reason)).reduce((a, [, c]) => a + c, 0);
+    assert.ok(n > 20, `${reason} occurred ${n} times`);
+  }
 });
 
 test('factHash (cached key order) equals the hash of the sorted business entries, updated_at excluded', () => {
