@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LOOKUP_SETTINGS, type Warehouse } from '../warehouse/client.js';
 import { IN_KEYS, queryByKeys } from '../warehouse/key-lookup.js';
+import { TextBytes, tsvField } from '../warehouse/text-bytes.js';
 import { rowHash, toChTime, type EntityRecord, type IncomingRecordLike } from './validate/entities.js';
 
 interface Valid<E extends 'customers' | 'products'> {
@@ -156,6 +157,10 @@ export async function upsertCustomers(
   return { inserted };
 }
 
+/** Columns of an inferred member's line (the others take their defaults). */
+const INFERRED_CUSTOMER_COLUMNS = ['store_id', 'customer_id', 'valid_from', 'is_current', 'is_inferred', 'updated_at', 'batch_id', 'version'];
+const INFERRED_PRODUCT_COLUMNS = ['store_id', 'product_id', 'sku', 'is_inferred', 'updated_at', 'batch_id', 'version'];
+
 /**
  * Customers and products named by facts but unknown to the dimensions are added as inferred
  * members (is_inferred = 1, version 1), which a later real record completes.
@@ -179,12 +184,17 @@ export async function addInferredMembers(
         )
       ).map((r) => r.customer_id),
     );
-    await wh.insert(
-      'dim_customer',
-      customers
-        .filter((c) => !known.has(c))
-        .map((c) => ({ store_id: storeId, customer_id: c, valid_from: BEGINNING_OF_TIME, is_current: 1, is_inferred: 1, updated_at: now, batch_id: batchId, version: 1 })),
-    );
+    // As TabSeparated lines: a file of new customers makes one per order.
+    const head = tsvField(storeId) + '\t';
+    const tail = '\t' + BEGINNING_OF_TIME + '\t1\t1\t' + now + '\t' + tsvField(batchId) + '\t1';
+    const lines = new TextBytes(customers.length * 96);
+    for (const c of customers) {
+      if (known.has(c)) continue;
+      lines.text(head);
+      lines.text(tsvField(c));
+      lines.line(tail);
+    }
+    await wh.insertLines('dim_customer', { format: 'TabSeparated', columns: INFERRED_CUSTOMER_COLUMNS, bytes: lines.bytes() });
   }
   const products = [...new Set(refs.products.filter((p): p is string => !!p))];
   if (products.length > 0) {
@@ -198,11 +208,18 @@ export async function addInferredMembers(
         )
       ).map((r) => r.product_id),
     );
-    await wh.insert(
-      'dim_product',
-      products
-        .filter((p) => !known.has(p))
-        .map((p) => ({ store_id: storeId, product_id: p, sku: p, is_inferred: 1, updated_at: now, batch_id: batchId, version: 1 })),
-    );
+    const head = tsvField(storeId) + '\t';
+    const tail = '\t1\t' + now + '\t' + tsvField(batchId) + '\t1';
+    const lines = new TextBytes(products.length * 96);
+    for (const p of products) {
+      if (known.has(p)) continue;
+      const id = tsvField(p);
+      lines.text(head);
+      lines.text(id);
+      lines.text('\t');
+      lines.text(id);
+      lines.line(tail);
+    }
+    await wh.insertLines('dim_product', { format: 'TabSeparated', columns: INFERRED_PRODUCT_COLUMNS, bytes: lines.bytes() });
   }
 }

@@ -225,7 +225,12 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
     for await (const r of rows) {
       opts.signal?.throwIfAborted();
       counts.read++;
-      bronze.line(bronzeHead + r.rowNumber + '\t' + tsvField(r.raw) + bronzeTail);
+      // Piece by piece: a concatenation would be one more copy of the row's text to collect.
+      bronze.text(bronzeHead);
+      bronze.text(String(r.rowNumber));
+      bronze.text('\t');
+      bronze.text(tsvField(r.raw));
+      bronze.line(bronzeTail);
       bronzeRows++;
       yield r;
     }
@@ -334,7 +339,13 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
       }
       if (item.values !== undefined) {
         columns ??= [...Object.keys(item.row), 'store_id', 'batch_id', 'version', 'row_hash', ...(spec.receivedAt ? ['received_at'] : [])];
-        lines.line('[' + item.values + tail + item.version.toString() + '","' + item.hash + end);
+        lines.text('[');
+        lines.text(item.values);
+        lines.text(tail);
+        lines.text(item.version.toString());
+        lines.text('","');
+        lines.text(item.hash);
+        lines.line(end);
       } else {
         // The row object is not needed after hashing: it becomes the insert (JSONEachRow is by name).
         const row = item.row;

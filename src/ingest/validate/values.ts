@@ -44,6 +44,11 @@ export function text(v: unknown): string {
 }
 
 const DECIMAL = /^([+-])?(\d+)(?:\.(\d+))?$/;
+/**
+ * A decimal already as {@link decimal} returns it (no "+", no leading or trailing zeros, at most 4
+ * decimals and 14 integer digits, no "-0"): most received values, returned without taking them apart.
+ */
+const CANONICAL_DECIMAL = /^(?:-(?=[1-9]|0\.))?(?:0|[1-9]\d{0,13})(?:\.\d{0,3}[1-9])?$/;
 
 /**
  * Exact decimal as a string with at most `scale` fractional digits ("12.5" → "12.5").
@@ -61,6 +66,7 @@ export function decimal(v: unknown, scale = 4): string {
   } else {
     throw new ValueProblem('invalid_value', `expected a number, got ${v === null ? 'null' : typeof v}`);
   }
+  if (scale === 4 && CANONICAL_DECIMAL.test(s)) return s;
   const m = DECIMAL.exec(s);
   if (!m) throw new ValueProblem('invalid_value', `"${s.slice(0, 40)}" is not a decimal number`);
   const frac = (m[3] ?? '').replace(/0+$/, '');
