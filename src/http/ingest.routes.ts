@@ -7,7 +7,7 @@ import type http from 'node:http';
 import type { Job, Queue } from 'bullmq';
 import type { Services } from '../app/services.js';
 import { requireScope, resolveStore } from '../auth/authenticate.js';
-import { ENTITIES, entitySchemas, fastEventValidator, validateRecord } from '../ingest/validate/entities.js';
+import { ENTITIES, fastValidators, type Validated } from '../ingest/validate/entities.js';
 import { IMPORT_FORMATS, IMPORT_JOB, importJobId, importPayload, type ImportPayload } from '../jobs/import.job.js';
 import { EVENTS_JOB, eventsJobId, liveEntity, type EventsPayload } from '../jobs/events.job.js';
 import { isValidStoreId, storeTimezone } from '../ingest/stores.js';
@@ -218,11 +218,11 @@ export interface EventsAnswer {
   rejected: { index: number; field: string; reason: string; message: string }[];
 }
 
-const validatorCache = new Map<string, { schemas: ReturnType<typeof entitySchemas>; events: ReturnType<typeof fastEventValidator> }>();
-/** The validators of a time zone, built once (the events one is the fast path with the schema's rules). */
+const validatorCache = new Map<string, ReturnType<typeof fastValidators>>();
+/** The validators of a time zone, built once (each with exactly its zod schema's rules). */
 function validatorsFor(tz: string) {
   let v = validatorCache.get(tz);
-  if (!v) validatorCache.set(tz, (v = { schemas: entitySchemas(tz), events: fastEventValidator(tz) }));
+  if (!v) validatorCache.set(tz, (v = fastValidators(tz)));
   return v;
 }
 
@@ -251,7 +251,7 @@ export async function acceptEvents(services: Services, storeId: string, records:
       return;
     }
     const { entity: _e, ...fields } = r;
-    const result = entity === 'events' ? validators.events(fields) : validateRecord(validators.schemas, entity, fields);
+    const result = (validators[entity] as (f: Record<string, unknown>) => Validated<unknown>)(fields);
     if (!result.ok) rejected.push({ index, field: result.problems[0]!.field, reason: result.problems[0]!.reason, message: result.problems.map((p) => p.message).join('; ') });
   });
   const existing = await services.queues.events.getJob(jobId);

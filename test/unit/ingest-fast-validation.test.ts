@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { entitySchemas, fastEventValidator, fastOrderItemValidator, fastOrderValidator, fastPaymentValidator, rowHash, validateRecord, type Entity, type Validated } from '../../src/ingest/validate/entities.js';
+import { entitySchemas, fastEventValidator, fastOrderItemValidator, fastOrderValidator, fastPaymentValidator, fastValidators, rowHash, validateRecord, ENTITIES, type Entity, type Validated } from '../../src/ingest/validate/entities.js';
 import { encodeFactRow, factHash } from '../../src/ingest/facts.js';
 import { mulberry32 as rng } from '../support/random.js';
 
@@ -189,6 +189,61 @@ test('fastPaymentValidator agrees with the zod payments schema on 6,000 generate
     const n = [...outcomes].filter(([k]) => k === reason || k.split('+').includes(reason)).reduce((a, [, c]) => a + c, 0);
     assert.ok(n > 20, `${reason} occurred ${n} times`);
   }
+});
+
+const INVENTORY_CANDIDATES: Record<string, unknown[]> = {
+  snapshot_date: ['2024-03-01', '3/1/2024', '2024-02-30', 'today', '', null],
+  product_id: ['SKU-1', ' SKU-2 ', 7, '', null, 'p'.repeat(201)],
+  warehouse_id: ['W1', '', null, 'w'.repeat(201)],
+  on_hand: [12, '-3', '0', '1.5', 'lots', '', null],
+  reserved: ['', 2, '-1', 'x', null],
+  unit_cost: ['4.20', '-1', 'x', '', null],
+  updated_at: ['2024-03-05', 'tomorrow', '', null],
+};
+
+const CUSTOMER_CANDIDATES: Record<string, unknown[]> = {
+  customer_id: ['c1', ' c2 ', 12345, '', null, 'c'.repeat(201)],
+  name: ['Ada', '', null, 42],
+  email: ['Ada@Example.com', 'not-an-email', 'a@b', '', null],
+  email_hash: ['', 'abc', null],
+  country: ['GB', 'germany', 'Atlantis', '', null],
+  region: ['North', '', null],
+  city: ['York', '', null, { x: 1 }],
+  segment: ['VIP', '', null],
+  valid_from: ['2024-01-01', 'then', '', null],
+  created_at: ['2023-05-01 10:00', 'x', '', null],
+  updated_at: ['2024-03-05', 'tomorrow', '', null],
+};
+
+const PRODUCT_CANDIDATES: Record<string, unknown[]> = {
+  product_id: ['SKU-1', ' SKU-2 ', 85123, '', null, 'p'.repeat(201)],
+  sku: ['S1', '', null],
+  name: ['Mug', '', null, [1]],
+  category: ['Kitchen', '', null],
+  brand: ['Acme', '', null],
+  list_price: ['9.99', '-1', 'cheap', '', null, 1e21],
+  cost: ['3', '-0.5', '', null],
+  updated_at: ['2024-03-05', 'tomorrow', '', null],
+};
+
+test('inventory, customers and products: the fast validators agree with the zod schemas on 6,000 generated records each', () => {
+  const cases = [
+    ['inventory', INVENTORY_CANDIDATES, ['ok', 'invalid_value', 'out_of_range', 'missing_field']],
+    ['customers', CUSTOMER_CANDIDATES, ['ok', 'invalid_value', 'missing_field']],
+    ['products', PRODUCT_CANDIDATES, ['ok', 'invalid_value', 'out_of_range', 'missing_field']],
+  ] as const;
+  for (const [entity, candidates, reasons] of cases) {
+    const outcomes = agreeOn(entity, fastValidators('Europe/Berlin')[entity], 'Europe/Berlin', candidates, 6_000, entity.length * 101);
+    for (const reason of reasons) {
+      const n = [...outcomes].filter(([k]) => k === reason || k.split('+').includes(reason)).reduce((a, [, c]) => a + c, 0);
+      assert.ok(n > 20, `${entity}: ${reason} occurred ${n} times`);
+    }
+  }
+});
+
+test('fastValidators has a validator for every entity', () => {
+  const v = fastValidators('UTC');
+  assert.deepEqual(Object.keys(v).sort(), [...ENTITIES].sort());
 });
 
 test('factHash (cached key order) equals the hash of the sorted business entries, updated_at excluded', () => {

@@ -194,6 +194,62 @@ function paymentCoercers(tz: string) {
 }
 const PAYMENT_REQUIRED: ReadonlySet<string> = new Set(['payment_id', 'order_id', 'method', 'amount', 'status', 'paid_at']);
 
+/** The coercers of an inventory snapshot's fields, in schema order (shared by the zod schema and the fast validator). */
+function inventoryCoercers(tz: string) {
+  return {
+    snapshot_date: (v: unknown) => date(v, tz),
+    product_id: id,
+    warehouse_id: id,
+    on_hand: integer as (v: unknown) => number,
+    reserved: (v: unknown) => {
+      const n = integer(v);
+      if (n < 0) throw new ValueProblem('out_of_range', `${n} is negative; must be ≥ 0`);
+      return n;
+    },
+    unit_cost: nonNegative,
+    updated_at: (v: unknown) => timestamp(v, tz),
+  };
+}
+const INVENTORY_REQUIRED: ReadonlySet<string> = new Set(['snapshot_date', 'product_id', 'warehouse_id', 'on_hand']);
+
+/** The coercers of a customer's fields, in schema order (shared by the zod schema and the fast validator). */
+function customerCoercers(tz: string) {
+  const ts = (v: unknown) => timestamp(v, tz);
+  return {
+    customer_id: id,
+    name: text,
+    email: (v: unknown) => {
+      const s = text(v).toLowerCase();
+      if (!/^[^@\s]+@[^@\s]+$/.test(s)) throw new ValueProblem('invalid_value', 'is not an e-mail address');
+      return s;
+    },
+    email_hash: text,
+    country: countryCode,
+    region: text,
+    city: text,
+    segment: lower,
+    valid_from: ts,
+    created_at: ts,
+    updated_at: ts,
+  };
+}
+const CUSTOMER_REQUIRED: ReadonlySet<string> = new Set(['customer_id']);
+
+/** The coercers of a product's fields, in schema order (shared by the zod schema and the fast validator). */
+function productCoercers(tz: string) {
+  return {
+    product_id: id,
+    sku: text,
+    name: text,
+    category: text,
+    brand: text,
+    list_price: nonNegative,
+    cost: nonNegative,
+    updated_at: (v: unknown) => timestamp(v, tz),
+  };
+}
+const PRODUCT_REQUIRED: ReadonlySet<string> = new Set(['product_id']);
+
 /**
  * A validator with exactly a zod object schema's rules (built from the same coercers): blanks are
  * missing_field when required and undefined otherwise; every problem, in field order.
@@ -248,6 +304,33 @@ export function fastOrderValidator(tz: string): (fields: Record<string, unknown>
 /** The payment validator of the file-import path: exactly the zod `payments` schema's rules, without zod's cost. */
 export function fastPaymentValidator(tz: string): (fields: Record<string, unknown>) => Validated<EntityRecord<'payments'>> {
   return fastValidator(paymentCoercers(tz), PAYMENT_REQUIRED);
+}
+
+/** Inventory snapshots, customers and products: exactly their zod schemas' rules, without zod's cost. */
+export function fastInventoryValidator(tz: string): (fields: Record<string, unknown>) => Validated<EntityRecord<'inventory'>> {
+  return fastValidator(inventoryCoercers(tz), INVENTORY_REQUIRED);
+}
+export function fastCustomerValidator(tz: string): (fields: Record<string, unknown>) => Validated<EntityRecord<'customers'>> {
+  return fastValidator(customerCoercers(tz), CUSTOMER_REQUIRED);
+}
+export function fastProductValidator(tz: string): (fields: Record<string, unknown>) => Validated<EntityRecord<'products'>> {
+  return fastValidator(productCoercers(tz), PRODUCT_REQUIRED);
+}
+
+/**
+ * The fast validator of every entity (each with exactly its zod schema's rules; unit-tested
+ * against `validateRecord` on generated records).
+ */
+export function fastValidators(tz: string): { [E in Entity]: (fields: Record<string, unknown>) => Validated<EntityRecord<E>> } {
+  return {
+    customers: fastCustomerValidator(tz),
+    products: fastProductValidator(tz),
+    orders: fastOrderValidator(tz),
+    order_items: fastOrderItemValidator(tz),
+    payments: fastPaymentValidator(tz),
+    inventory: fastInventoryValidator(tz),
+    events: fastEventValidator(tz),
+  };
 }
 
 /** Which event fields are required (the others are optional). */
@@ -315,18 +398,15 @@ export function entitySchemas(tz: string) {
     paid_at: req(pc.paid_at),
     updated_at: opt(pc.updated_at),
   });
+  const ic = inventoryCoercers(tz);
   const inventory = z.object({
-    snapshot_date: req((v) => date(v, tz)),
-    product_id: req(id),
-    warehouse_id: req(id),
-    on_hand: req(integer),
-    reserved: opt((v) => {
-      const n = integer(v);
-      if (n < 0) throw new ValueProblem('out_of_range', `${n} is negative; must be ≥ 0`);
-      return n;
-    }),
-    unit_cost: opt(nonNegative),
-    updated_at: opt(ts),
+    snapshot_date: req(ic.snapshot_date),
+    product_id: req(ic.product_id),
+    warehouse_id: req(ic.warehouse_id),
+    on_hand: req(ic.on_hand),
+    reserved: opt(ic.reserved),
+    unit_cost: opt(ic.unit_cost),
+    updated_at: opt(ic.updated_at),
   });
   const ev = eventCoercers(tz);
   const event = z.object({
@@ -340,32 +420,30 @@ export function entitySchemas(tz: string) {
     channel: opt(ev.channel),
     properties: opt(ev.properties),
   });
+  const cc = customerCoercers(tz);
   const customer = z.object({
-    customer_id: req(id),
-    name: opt(text),
-    email: opt((v) => {
-      const s = text(v).toLowerCase();
-      if (!/^[^@\s]+@[^@\s]+$/.test(s)) throw new ValueProblem('invalid_value', 'is not an e-mail address');
-      return s;
-    }),
-    email_hash: opt(text),
-    country: opt(countryCode),
-    region: opt(text),
-    city: opt(text),
-    segment: opt(lower),
-    valid_from: opt(ts),
-    created_at: opt(ts),
-    updated_at: opt(ts),
+    customer_id: req(cc.customer_id),
+    name: opt(cc.name),
+    email: opt(cc.email),
+    email_hash: opt(cc.email_hash),
+    country: opt(cc.country),
+    region: opt(cc.region),
+    city: opt(cc.city),
+    segment: opt(cc.segment),
+    valid_from: opt(cc.valid_from),
+    created_at: opt(cc.created_at),
+    updated_at: opt(cc.updated_at),
   });
+  const pc2 = productCoercers(tz);
   const product = z.object({
-    product_id: req(id),
-    sku: opt(text),
-    name: opt(text),
-    category: opt(text),
-    brand: opt(text),
-    list_price: opt(nonNegative),
-    cost: opt(nonNegative),
-    updated_at: opt(ts),
+    product_id: req(pc2.product_id),
+    sku: opt(pc2.sku),
+    name: opt(pc2.name),
+    category: opt(pc2.category),
+    brand: opt(pc2.brand),
+    list_price: opt(pc2.list_price),
+    cost: opt(pc2.cost),
+    updated_at: opt(pc2.updated_at),
   });
   return { orders: order, order_items: orderItem, payments: payment, inventory, events: event, customers: customer, products: product };
 }
