@@ -197,7 +197,6 @@ export function prepareEvents(batch: LiveBatch, validate: (fields: Record<string
   };
 }
 
-
 /**
  * SETTINGS of the lookup of a group's event ids. The primary index narrows the read to the days
  * of the group's events (the day follows store_id in fact_events' sort key); `event_id` is the

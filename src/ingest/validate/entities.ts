@@ -287,7 +287,7 @@ export function fastOrderItemValidator(tz: string): (fields: Record<string, unkn
 const ORDER_ITEM_REQUIRED: ReadonlySet<string> = new Set(['order_id', 'line_number', 'product_id', 'quantity', 'unit_price']);
 
 /**
- * The order validator of the file-import path: exactly the zod `orders` schema's rules (the same
+ * The order validator of the hot paths: exactly the zod `orders` schema's rules (the same
  * coercers, then its business rules when every field coerced), without zod's cost.
  */
 export function fastOrderValidator(tz: string): (fields: Record<string, unknown>) => Validated<EntityRecord<'orders'>> {
@@ -301,7 +301,7 @@ export function fastOrderValidator(tz: string): (fields: Record<string, unknown>
   };
 }
 
-/** The payment validator of the file-import path: exactly the zod `payments` schema's rules, without zod's cost. */
+/** The payment validator of the hot paths: exactly the zod `payments` schema's rules, without zod's cost. */
 export function fastPaymentValidator(tz: string): (fields: Record<string, unknown>) => Validated<EntityRecord<'payments'>> {
   return fastValidator(paymentCoercers(tz), PAYMENT_REQUIRED);
 }
@@ -348,7 +348,6 @@ export function fastEventValidator(tz: string): (fields: Record<string, unknown>
 
 /** Schemas per entity, for a store time zone (times without a zone are wall-clock there). */
 export function entitySchemas(tz: string) {
-  const ts = (v: unknown) => timestamp(v, tz);
   const oc = orderCoercers(tz);
   const order = z
     .object({
@@ -434,16 +433,16 @@ export function entitySchemas(tz: string) {
     created_at: opt(cc.created_at),
     updated_at: opt(cc.updated_at),
   });
-  const pc2 = productCoercers(tz);
+  const pr = productCoercers(tz);
   const product = z.object({
-    product_id: req(pc2.product_id),
-    sku: opt(pc2.sku),
-    name: opt(pc2.name),
-    category: opt(pc2.category),
-    brand: opt(pc2.brand),
-    list_price: opt(pc2.list_price),
-    cost: opt(pc2.cost),
-    updated_at: opt(pc2.updated_at),
+    product_id: req(pr.product_id),
+    sku: opt(pr.sku),
+    name: opt(pr.name),
+    category: opt(pr.category),
+    brand: opt(pr.brand),
+    list_price: opt(pr.list_price),
+    cost: opt(pr.cost),
+    updated_at: opt(pr.updated_at),
   });
   return { orders: order, order_items: orderItem, payments: payment, inventory, events: event, customers: customer, products: product };
 }
