@@ -14,10 +14,9 @@
  * entity is rejected as `runBatch`'s live mapper does); batches carrying orders, items or payments
  * go through `runBatch`.
  */
-import type { ClickHouseSettings } from '@clickhouse/client';
 import type { Warehouse } from '../warehouse/client.js';
 import { derivedEventId, hasEventId, type BatchResult } from './pipeline.js';
-import { EVENT_SPEC, encodeFactRow, epochDay, eventKey, keyDayFilter } from './facts.js';
+import { EVENT_SPEC, FACT_INSERT_SETTINGS, LOAD_INSERT_SETTINGS, encodeFactRow, epochDay, eventKey, keyDayFilter } from './facts.js';
 import { addInferredMembers } from './dimensions.js';
 import { fastEventValidator, toChTime, type EntityRecord, type Validated } from './validate/entities.js';
 import { TextBytes, tsvField } from '../warehouse/text-bytes.js';
@@ -207,15 +206,6 @@ export function prepareEvents(batch: LiveBatch, validate: (fields: Record<string
  */
 const ID_LOOKUP_SETTINGS = 'SETTINGS max_threads = 1, use_index_for_in_with_subqueries = 0';
 
-/**
- * Settings of the load's inserts (a few MB each). Parallel parsing splits an insert's text among
- * threads of its own, which costs more than it saves at this size (≈ 0.2–0.3 µs a row of CPU on
- * either table). The event rows of one load have distinct ids, so fact_events' ReplacingMergeTree
- * has nothing to collapse within the insert: `optimize_on_insert` would sort and scan it for
- * nothing (≈ 0.6 µs a row).
- */
-const INSERT_SETTINGS: ClickHouseSettings = { input_format_parallel_parsing: 0 };
-const FACT_INSERT_SETTINGS: ClickHouseSettings = { input_format_parallel_parsing: 0, optimize_on_insert: 0 };
 
 /** Columns of a bronze line (`raw_events`), in order. */
 const BRONZE_COLUMNS = ['store_id', 'batch_id', 'source', 'row_number', 'payload', 'received_at', 'retention_days'];
@@ -376,7 +366,7 @@ export class LiveEventsLoader {
       }
       // The bronze insert takes no query parameters, so the engine runs it beside the id lookup
       // (parameterized statements run one at a time); the facts wait for both.
-      bronzeWritten = this.wh.insertLines('raw_events', { format: 'TabSeparated', columns: BRONZE_COLUMNS, bytes: bronze.bytes() }, { settings: INSERT_SETTINGS });
+      bronzeWritten = this.wh.insertLines('raw_events', { format: 'TabSeparated', columns: BRONZE_COLUMNS, bytes: bronze.bytes() }, { settings: LOAD_INSERT_SETTINGS });
       bronzeWritten.catch(() => {}); // awaited below; a lookup that fails first must not leave it unhandled
       // The events whose ids are not stored yet, with their versions.
       const inserts: { w: BatchWork; f: PreparedFact; version: string }[] = [];

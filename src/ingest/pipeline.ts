@@ -4,7 +4,7 @@ import { IN_KEYS, queryByKeys } from '../warehouse/key-lookup.js';
 import type { SourceRow } from './parsers/source-row.js';
 import { fastValidators, rowHash, toChTime, type Entity, type EntityRecord, type FieldProblem, type Validated } from './validate/entities.js';
 import type { RejectReason } from './validate/values.js';
-import { FACT_SPECS, encodeFactRow, keyDayFilter, type FactEntity, type FactSpec } from './facts.js';
+import { FACT_INSERT_SETTINGS, FACT_SPECS, LOAD_INSERT_SETTINGS, encodeFactRow, keyDayFilter, type FactEntity, type FactSpec } from './facts.js';
 import { TextBytes, tsvField } from '../warehouse/text-bytes.js';
 import { upsertCustomers, upsertProducts, addInferredMembers } from './dimensions.js';
 
@@ -212,7 +212,7 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
     const bytes = bronze.bytes();
     bronze = new TextBytes(bytes.length * 1.25);
     bronzeRows = 0;
-    await wh.insertLines(`raw_${opts.entity}`, { format: 'TabSeparated', columns: BRONZE_COLUMNS, bytes });
+    await wh.insertLines(`raw_${opts.entity}`, { format: 'TabSeparated', columns: BRONZE_COLUMNS, bytes }, { settings: LOAD_INSERT_SETTINGS });
   };
   async function* tee(rows: AsyncIterable<SourceRow>): AsyncIterable<SourceRow> {
     for await (const r of rows) {
@@ -362,9 +362,9 @@ export async function runBatch(opts: RunBatchOptions): Promise<BatchResult> {
         if (line) inserts.push(Object.fromEntries((JSON.parse(line) as unknown[]).map((v, i) => [columns![i]!, v])));
       }
     } else if (columns) {
-      await wh.insertLines(spec.table, { format: 'JSONCompactEachRow', columns, bytes: lines.bytes() });
+      await wh.insertLines(spec.table, { format: 'JSONCompactEachRow', columns, bytes: lines.bytes() }, { settings: FACT_INSERT_SETTINGS });
     }
-    await wh.insert(spec.table, inserts);
+    await wh.insert(spec.table, inserts, { settings: FACT_INSERT_SETTINGS });
   }
 
   /** Orders known in this batch or in the warehouse, with their created_at. */
